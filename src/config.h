@@ -1,0 +1,87 @@
+/* Configuration: loading, validation, environment overrides, printing.
+ *
+ * One table in config.c describes every key (group, name, type, default,
+ * range, description, whether it is a secret). Loading is done once at
+ * start-up; after that the struct is read-only and shared by all modules. */
+#ifndef MOKA_BRIDGE_CONFIG_H
+#define MOKA_BRIDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* One "key = value" pair of kafka.properties, passed verbatim to librdkafka. */
+struct config_property {
+        char *name;
+        char *value;
+};
+
+struct config {
+        char *path; /* the file it was loaded from */
+
+        /* kafka */
+        char *kafka_brokers;
+        char *kafka_group_id;
+        char *kafka_group_instance_id; /* "" = dynamic membership */
+        struct config_property *kafka_properties;
+        size_t kafka_properties_cnt;
+
+        /* moka */
+        char *moka_base_url;
+        char *moka_dealer_code;
+        char *moka_username;
+        char *moka_password; /* secret: resolved from password or password_file */
+        char *moka_password_file;
+        int moka_connect_timeout_ms;
+        int moka_request_timeout_ms;
+        int moka_max_inflight_requests;
+        bool moka_tls_verify;
+
+        /* topics: the *_reply / *_dlq names are filled in with
+         * "<input>.reply" / "<input>.dlq" when left empty. */
+        char *topic_customer_update;
+        char *topic_customer_update_reply;
+        char *topic_customer_update_dlq;
+        char *topic_sale_list;
+        char *topic_sale_list_reply;
+        char *topic_sale_list_dlq;
+
+        /* retry */
+        int retry_max_attempts;
+        int retry_base_ms;
+        int retry_cap_ms;
+        int retry_max_elapsed_ms;
+
+        /* limits */
+        int limits_max_pending_events;
+        int limits_shutdown_timeout_ms;
+        int limits_max_event_bytes;
+
+        /* admin */
+        char *admin_listen;
+
+        /* log */
+        char *log_level; /* error | warn | info | debug */
+};
+
+/* Loads and validates `path`, then applies MOKA_BRIDGE_<GROUP>_<KEY>
+ * environment overrides (taken from `envp`, NULL-terminated, or from
+ * `environ` when envp is NULL), then reads secret files and fills derived
+ * defaults. Returns a new config owned by the caller (config_destroy), or
+ * NULL with a "file:line: message" (or "ENVVAR: message") in errstr.
+ * Messages never contain a secret's value. */
+struct config *config_load(const char *path, char *const *envp,
+                           char *errstr, size_t errstr_size);
+
+/* Frees everything; accepts NULL. */
+void config_destroy(struct config *conf);
+
+/* Prints the effective configuration in libconfig syntax with secrets
+ * replaced by "***" (empty secrets print as ""). */
+void config_print(const struct config *conf, FILE *out);
+
+/* Prints the reference of every key (name, type, default, range,
+ * description), used by `moka-bridge check-config --reference` and docs. */
+void config_print_reference(FILE *out);
+
+#endif
