@@ -10,6 +10,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* libconfig exports a config_destroy(config_t *) of its own: two functions
+ * of that name cannot be linked into one program, so ours is linked as
+ * moka_config_destroy and callers still write config_destroy(conf). A file
+ * that also needs <libconfig.h> must include it before this header, or
+ * #undef config_destroy before including it (config.c does the latter). */
+#define config_destroy moka_config_destroy
+
 /* One "key = value" pair of kafka.properties, passed verbatim to librdkafka. */
 struct config_property {
         char *name;
@@ -79,6 +86,11 @@ void config_destroy(struct config *conf);
 /* Prints the effective configuration in libconfig syntax with secrets
  * replaced by "***" (empty secrets print as ""). */
 void config_print(const struct config *conf, FILE *out);
+
+/* True when the librdkafka property `name` (dotted form) holds a secret
+ * (sasl.password, ssl.key.password, ...): config_print masks its value and
+ * callers must not log it. */
+bool config_property_is_secret(const char *name);
 
 /* Prints the reference of every key (name, type, default, range,
  * description), used by `moka-bridge check-config --reference` and docs. */
