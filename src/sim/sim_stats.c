@@ -1,0 +1,157 @@
+/*
+ * sim_stats: request counters, see sim_stats.h.
+ */
+#include "sim_stats.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "sim_map.h"
+
+struct sim_stats {
+        atomic_ullong requests[SIM_EP_COUNT];
+        atomic_ullong not_found;
+        atomic_llong in_flight;
+        pthread_mutex_t lock;   /* guards the two maps */
+        struct sim_map *by_result;      /* label -> unsigned long long * */
+        struct sim_map *by_fault;
+};
+
+static const char *const endpoint_paths[SIM_EP_COUNT] = {
+        [SIM_EP_UPDATE_CUSTOMER] = "/DealerCustomer/UpdateCustomer",
+        [SIM_EP_SALE_LIST] = "/DealerSale/GetSaleList",
+};
+
+const char *sim_endpoint_path(enum sim_endpoint ep)
+{
+        return endpoint_paths[ep];
+}
+
+struct sim_stats *sim_stats_create(void)
+{
+        struct sim_stats *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return NULL;
+        pthread_mutex_init(&s->lock, NULL);
+        s->by_result = sim_map_create();
+        s->by_fault = sim_map_create();
+        if (!s->by_result || !s->by_fault) {
+                sim_stats_destroy(s);
+                return NULL;
+        }
+        return s;
+}
+
+void sim_stats_destroy(struct sim_stats *s)
+{
+        if (!s)
+                return;
+        sim_map_destroy(s->by_result, free);
+        sim_map_destroy(s->by_fault, free);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+}
+
+void sim_stats_count_request(struct sim_stats *s, enum sim_endpoint ep)
+{
+        atomic_fetch_add_explicit(&s->requests[ep], 1, memory_order_relaxed);
+}
+
+void sim_stats_count_not_found(struct sim_stats *s)
+{
+        atomic_fetch_add_explicit(&s->not_found, 1, memory_order_relaxed);
+}
+
+static void stats_bump(struct sim_stats *s, struct sim_map *m,
+                       const char *label)
+{
+        unsigned long long *n;
+
+        pthread_mutex_lock(&s->lock);
+        n = sim_map_get(m, label);
+        if (!n) {
+                n = calloc(1, sizeof(*n));
+                if (n && sim_map_put(m, label, n) != 0) {
+                        free(n);
+                        n = NULL;
+                }
+        }
+        if (n)
+                (*n)++;
+        pthread_mutex_unlock(&s->lock);
+}
+
+void sim_stats_count_result(struct sim_stats *s, const char *label)
+{
+        stats_bump(s, s->by_result, label);
+}
+
+void sim_stats_count_fault(struct sim_stats *s, const char *label)
+{
+        stats_bump(s, s->by_fault, label);
+}
+
+void sim_stats_in_flight_add(struct sim_stats *s, int delta)
+{
+        atomic_fetch_add_explicit(&s->in_flight, delta, memory_order_relaxed);
+}
+
+void sim_stats_reset(struct sim_stats *s)
+{
+        int i;
+
+        for (i = 0; i < SIM_EP_COUNT; i++)
+                atomic_store(&s->requests[i], 0);
+        atomic_store(&s->not_found, 0);
+        pthread_mutex_lock(&s->lock);
+        sim_map_clear(s->by_result, free);
+        sim_map_clear(s->by_fault, free);
+        pthread_mutex_unlock(&s->lock);
+}
+
+struct render_ctx {
+        struct sim_buf *b;
+        bool first;
+};
+
+static void render_counter(const char *key, void *value, void *arg)
+{
+        struct render_ctx *rc = arg;
+
+        if (!rc->first)
+                sim_buf_puts(rc->b, ",");
+        rc->first = false;
+        sim_buf_json_str(rc->b, key);
+        sim_buf_printf(rc->b, ":%llu", *(unsigned long long *)value);
+}
+
+void sim_stats_render(struct sim_stats *s, struct sim_buf *b,
+                      unsigned long long timers_pending)
+{
+        struct render_ctx rc = { .b = b, .first = true };
+        unsigned long long total = 0;
+        int i;
+
+        for (i = 0; i < SIM_EP_COUNT; i++)
+                total += atomic_load(&s->requests[i]);
+        sim_buf_printf(b, "{\"requests_total\":%llu,\"by_endpoint\":{",
+                       total);
+        for (i = 0; i < SIM_EP_COUNT; i++) {
+                sim_buf_printf(b, "%s", i ? "," : "");
+                sim_buf_json_str(b, endpoint_paths[i]);
+                sim_buf_printf(b, ":%llu", atomic_load(&s->requests[i]));
+        }
+        sim_buf_puts(b, "},\"by_result\":{");
+        pthread_mutex_lock(&s->lock);
+        sim_map_foreach(s->by_result, render_counter, &rc);
+        sim_buf_puts(b, "},\"faults\":{");
+        rc.first = true;
+        sim_map_foreach(s->by_fault, render_counter, &rc);
+        pthread_mutex_unlock(&s->lock);
+        sim_buf_printf(b, "},\"not_found\":%llu,\"in_flight\":%lld,"
+                       "\"timers_pending\":%llu}",
+                       atomic_load(&s->not_found),
+                       atomic_load(&s->in_flight), timers_pending);
+}
