@@ -10,7 +10,6 @@
  *      rd_kafka_conf_finalize).
  * The first error stops it; messages name the file and line of the key when
  * its value came from the file, and never contain a secret's value. */
-#define _GNU_SOURCE /* asprintf */
 
 #include "config.h"
 

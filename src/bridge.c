@@ -1,0 +1,841 @@
+#include "bridge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "consumer.h"
+#include "event.h"
+#include "http.h"
+#include "log.h"
+#include "moka_request.h"
+#include "moka_response.h"
+#include "offsets.h"
+#include "publisher.h"
+#include "redact.h"
+#include "reply.h"
+#include "scheduler.h"
+#include "timer.h"
+
+#define container_of(ptr, type, member)                                       \
+        ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* How many records one loop turn takes from the consumer before it serves
+ * HTTP and delivery reports again. */
+#define BRIDGE_CONSUME_BATCH 500
+/* Longest sleep of an idle loop turn; signals also wake it. */
+#define BRIDGE_IDLE_WAIT_MS 100
+
+/* One assigned input partition: its offsets. Created on its first record,
+ * destroyed when the assignment is revoked. */
+struct partition_state {
+        struct partition_state *next;
+        enum moka_operation op;
+        int32_t partition;
+        struct offsets offsets;
+        rd_kafka_topic_partition_list_t *store; /* just this partition */
+};
+
+struct bridge_stats {
+        uint64_t consumed;
+        uint64_t succeeded;
+        uint64_t failed;
+        uint64_t retries;
+        uint64_t abandoned;
+};
+
+struct bridge {
+        const struct config *conf;
+        struct moka_auth *auth;
+        struct http *http;
+        struct publisher *pub;
+        struct consumer *cons;
+        struct scheduler sched;
+        struct timer_heap timers;
+        struct event *ready_head, *ready_tail;
+        struct event *all;               /* every live event */
+        struct partition_state *parts;
+        size_t pending;                  /* live events */
+        size_t max_pending;
+        bool fetch_paused;               /* backpressure */
+        bool draining;                   /* no new records are taken */
+        bool fatal;
+        int wake[2];                     /* self-pipe: signals, librdkafka */
+        volatile sig_atomic_t stop;
+        uint64_t rng;
+        struct bridge_stats stats;
+};
+
+/* ---- events: life and death ------------------------------------------ */
+
+static void bridge_link_event(struct bridge *b, struct event *ev)
+{
+        ev->all_prev = NULL;
+        ev->all_next = b->all;
+        if (b->all)
+                b->all->all_prev = ev;
+        b->all = ev;
+        b->pending++;
+}
+
+static void bridge_free_event(struct bridge *b, struct event *ev)
+{
+        if (ev->all_prev)
+                ev->all_prev->all_next = ev->all_next;
+        else
+                b->all = ev->all_next;
+        if (ev->all_next)
+                ev->all_next->all_prev = ev->all_prev;
+        b->pending--;
+        event_destroy(ev);
+}
+
+static uint64_t bridge_epoch_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Scrubs the secrets an event's text could carry: the Moka password, the
+ * CheckKey and the customer's password. */
+static void bridge_scrub(struct bridge *b, struct event *ev, char *text)
+{
+        const char *secrets[3] = {b->auth->password, b->auth->checkkey,
+                                  ev->customer_password};
+        redact_secrets(text, secrets, 3);
+}
+
+/* ---- scheduling --------------------------------------------------------- */
+
+static void bridge_make_ready(struct bridge *b, struct event *ev)
+{
+        ev->stage = EVENT_READY;
+        ev->ready_next = NULL;
+        if (b->ready_tail)
+                b->ready_tail->ready_next = ev;
+        else
+                b->ready_head = ev;
+        b->ready_tail = ev;
+}
+
+/* The event's key is free for its next event once this one's records are
+ * produced: the producer keeps their order within a reply partition. */
+static void bridge_release_key(struct bridge *b, struct event *ev)
+{
+        if (!ev->sched.key)
+                return;
+        struct scheduler_node *next = scheduler_remove(&b->sched, &ev->sched);
+        if (next)
+                bridge_make_ready(b, container_of(next, struct event, sched));
+}
+
+static void bridge_arm(struct bridge *b, struct event *ev, uint64_t delay_ms)
+{
+        if (timer_arm(&b->timers, &ev->timer, timer_now_ms() + delay_ms)) {
+                log_error("out of memory arming a timer", NULL);
+                b->fatal = true;
+        }
+}
+
+/* ---- publishing --------------------------------------------------------- */
+
+static void bridge_produce(struct bridge *b, struct event_record *rec)
+{
+        rec->in_flight = true;
+        rd_kafka_resp_err_t err = publisher_produce(b->pub, rec);
+        if (!err)
+                return;
+        rec->in_flight = false;
+        log_error("produce failed, will retry",
+                  "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
+                  log_json_escape(rec->ev->correlation_id),
+                  rec->is_dlq ? "true" : "false",
+                  log_json_escape(rd_kafka_err2str(err)));
+        bridge_arm(b, rec->ev, 1000);
+}
+
+static void bridge_produce_missing(struct bridge *b, struct event *ev)
+{
+        struct event_record *recs[2] = {&ev->reply_rec, &ev->dlq_rec};
+        for (int i = 0; i < 2; i++)
+                if (recs[i]->wanted && !recs[i]->acked && !recs[i]->in_flight)
+                        bridge_produce(b, recs[i]);
+}
+
+/* Renders the reply (and DLQ record on failure), produces them and frees
+ * the event's key for its successor. */
+static void bridge_complete(struct bridge *b, struct event *ev,
+                            const struct reply_outcome *o,
+                            const char *error_text)
+{
+        char when[32];
+        reply_format_time((int64_t)bridge_epoch_ms(), when);
+        ev->reply_value = reply_render_value(ev, o, when, &ev->reply_len);
+        ev->reply_hdrs = reply_render_headers(ev, o);
+        ev->reply_rec.wanted = true;
+        ev->pending_deliveries = 1;
+        if (!o->success) {
+                ev->dlq_hdrs = reply_render_dlq_headers(
+                        ev, o, error_text, b->conf->kafka_group_id, when);
+                ev->dlq_rec.wanted = true;
+                ev->pending_deliveries = 2;
+        }
+        if (!ev->reply_value) {
+                log_error("out of memory rendering a reply", NULL);
+                b->fatal = true;
+                return;
+        }
+        ev->stage = EVENT_PUBLISHING;
+        if (o->success) {
+                b->stats.succeeded++;
+                log_debug("event answered",
+                          "\"correlation_id\":%s,\"result_code\":\"Success\","
+                          "\"attempts\":%d",
+                          log_json_escape(ev->correlation_id), o->attempts);
+        } else {
+                b->stats.failed++;
+                log_info("event failed, dead-lettered",
+                         "\"correlation_id\":%s,\"result_code\":%s,"
+                         "\"reason\":\"%s\",\"attempts\":%d,\"error\":%s",
+                         log_json_escape(ev->correlation_id),
+                         log_json_escape(o->result_code),
+                         reply_dlq_reason_name(o->dlq_reason), o->attempts,
+                         log_json_escape(error_text));
+        }
+        bridge_produce_missing(b, ev);
+        bridge_release_key(b, ev);
+}
+
+static void bridge_complete_invalid(struct bridge *b, struct event *ev)
+{
+        struct reply_outcome o = {
+                .success = false,
+                .result_code = "Bridge.InvalidEvent",
+                .result_message = ev->invalid,
+                .attempts = 0,
+                .dlq_reason = REPLY_DLQ_INVALID_EVENT,
+        };
+        bridge_complete(b, ev, &o, ev->invalid);
+}
+
+/* The event and all its records are done: advance its partition's
+ * committable offset and free it. */
+static void bridge_finish(struct bridge *b, struct event *ev)
+{
+        ev->stage = EVENT_DONE;
+        struct partition_state *ps = ev->part;
+        if (!ev->abandoned && ps && b->cons &&
+            offsets_done(&ps->offsets, ev->offset_seq))
+                consumer_store_offset(b->cons, ps->store,
+                                      ps->offsets.committable);
+        bridge_free_event(b, ev);
+}
+
+static void bridge_on_delivery(struct event_record *rec,
+                               rd_kafka_resp_err_t err, void *arg)
+{
+        struct bridge *b = arg;
+        struct event *ev = rec->ev;
+        rec->in_flight = false;
+        if (err) {
+                if (publisher_fatal(b->pub, NULL, 0)) {
+                        b->fatal = true;
+                        return;
+                }
+                /* Never advance past an unacknowledged record: produce it
+                 * again after a pause, for as long as it takes. */
+                log_error("delivery failed, will retry",
+                          "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
+                          log_json_escape(ev->correlation_id),
+                          rec->is_dlq ? "true" : "false",
+                          log_json_escape(rd_kafka_err2str(err)));
+                if (ev->abandoned) {
+                        if (--ev->pending_deliveries == 0)
+                                bridge_free_event(b, ev);
+                        return;
+                }
+                bridge_arm(b, ev, 1000);
+                return;
+        }
+        rec->acked = true;
+        if (--ev->pending_deliveries == 0)
+                bridge_finish(b, ev);
+}
+
+/* ---- Moka calls --------------------------------------------------------- */
+
+static void bridge_retry_later(struct bridge *b, struct event *ev,
+                               uint64_t delay_ms)
+{
+        ev->stage = EVENT_BACKOFF;
+        bridge_arm(b, ev, delay_ms);
+}
+
+static void bridge_on_transient(struct bridge *b, struct event *ev,
+                                const struct moka_outcome *o)
+{
+        const struct config *c = b->conf;
+        ev->attempts++;
+        b->stats.retries++;
+        uint64_t now = timer_now_ms();
+        uint64_t elapsed = now - ev->first_attempt_ms;
+        uint64_t delay = backoff_delay_ms(c->retry_base_ms, c->retry_cap_ms,
+                                          ev->attempts, &b->rng);
+        if ((uint64_t)o->retry_after_s * 1000u > delay)
+                delay = (uint64_t)o->retry_after_s * 1000u;
+        bool out_of_time = c->retry_max_elapsed_ms > 0 &&
+                           elapsed + delay > (uint64_t)c->retry_max_elapsed_ms;
+        if (ev->attempts < c->retry_max_attempts && !out_of_time) {
+                log_debug("retrying",
+                          "\"correlation_id\":%s,\"attempt\":%d,"
+                          "\"delay_ms\":%" PRIu64 ",\"cause\":%s",
+                          log_json_escape(ev->correlation_id), ev->attempts,
+                          delay, log_json_escape(ev->last_cause));
+                bridge_retry_later(b, ev, delay);
+                return;
+        }
+        char msg[512];
+        snprintf(msg, sizeof(msg), "gave up after %d attempts%s: %s",
+                 ev->attempts,
+                 out_of_time ? " (retry.max_elapsed_ms reached)" : "",
+                 ev->last_cause);
+        struct reply_outcome r = {
+                .success = false,
+                .result_code = "Bridge.RetriesExhausted",
+                .result_message = msg,
+                .attempts = ev->calls,
+                .dlq_reason = REPLY_DLQ_RETRIES_EXHAUSTED,
+        };
+        bridge_complete(b, ev, &r, msg);
+}
+
+static void bridge_on_outage_error(struct bridge *b, struct event *ev)
+{
+        ev->outage_attempts++;
+        /* Loud at first, then at powers of two: one line per event per
+         * doubling, not one per retry. */
+        if ((ev->outage_attempts & (ev->outage_attempts - 1)) == 0)
+                log_warn("Moka refuses the bridge (auth, TLS or path); "
+                         "retrying without spending the event's budget",
+                         "\"correlation_id\":%s,\"calls\":%d,\"cause\":%s",
+                         log_json_escape(ev->correlation_id), ev->calls,
+                         log_json_escape(ev->last_cause));
+        int step = ev->outage_attempts < 16 ? ev->outage_attempts : 16;
+        bridge_retry_later(b, ev,
+                           backoff_delay_ms(b->conf->retry_base_ms,
+                                            b->conf->retry_cap_ms, step,
+                                            &b->rng));
+}
+
+static void bridge_on_http_done(void *owner, const struct moka_transport *t,
+                                void *arg)
+{
+        struct bridge *b = arg;
+        struct event *ev = owner;
+        ev->http = NULL;
+        ev->calls++;
+
+        struct moka_outcome o;
+        moka_classify(t, &o);
+        snprintf(ev->last_cause, sizeof(ev->last_cause), "%s",
+                 o.cause[0] ? o.cause : (o.result_code ? o.result_code : ""));
+        bridge_scrub(b, ev, ev->last_cause);
+        if (o.result_message)
+                bridge_scrub(b, ev, o.result_message);
+
+        switch (o.kind) {
+        case MOKA_OUTCOME_SUCCESS: {
+                if (o.data)
+                        redact_password_fields(o.data);
+                struct reply_outcome r = {
+                        .success = true,
+                        .result_code = "Success",
+                        .result_message = o.result_message,
+                        .attempts = ev->calls,
+                        .data = o.data,
+                };
+                bridge_complete(b, ev, &r, NULL);
+                break;
+        }
+        case MOKA_OUTCOME_BUSINESS: {
+                char err[512];
+                snprintf(err, sizeof(err), "Moka answered %s%s%s",
+                         o.result_code,
+                         o.result_message && *o.result_message ? ": " : "",
+                         o.result_message ? o.result_message : "");
+                struct reply_outcome r = {
+                        .success = false,
+                        .result_code = o.result_code,
+                        .result_message = o.result_message,
+                        .attempts = ev->calls,
+                        .dlq_reason = REPLY_DLQ_MOKA_RESULT,
+                };
+                bridge_complete(b, ev, &r, err);
+                break;
+        }
+        case MOKA_OUTCOME_RETRY:
+                bridge_on_transient(b, ev, &o);
+                break;
+        case MOKA_OUTCOME_OUTAGE:
+                bridge_on_outage_error(b, ev);
+                break;
+        }
+        moka_outcome_clear(&o);
+}
+
+static bool bridge_prepare_body(struct event *ev, const struct moka_auth *auth)
+{
+        if (ev->body)
+                return true;
+        if (ev->op == MOKA_OP_SALE_LIST) {
+                ev->body = auth->sale_list_body;
+                ev->body_len = auth->sale_list_len;
+                return true;
+        }
+        ev->body_owned = moka_request_customer_update(auth, ev->request,
+                                                      &ev->body_len);
+        ev->body = ev->body_owned;
+        return ev->body != NULL;
+}
+
+/* Starts ready events while HTTP slots are free; answers invalid events
+ * (they need no slot) in their turn. */
+static void bridge_dispatch(struct bridge *b)
+{
+        while (b->ready_head) {
+                struct event *ev = b->ready_head;
+                if (!ev->invalid && !http_has_slot(b->http))
+                        return;
+                b->ready_head = ev->ready_next;
+                if (!b->ready_head)
+                        b->ready_tail = NULL;
+                ev->ready_next = NULL;
+
+                if (ev->invalid) {
+                        bridge_complete_invalid(b, ev);
+                        continue;
+                }
+                if (!bridge_prepare_body(ev, b->auth)) {
+                        log_error("out of memory building a request", NULL);
+                        b->fatal = true;
+                        return;
+                }
+                ev->http = http_start(b->http, ev->op, ev->body, ev->body_len,
+                                      ev);
+                if (!ev->http) {
+                        /* Could not start (out of memory): try again on the
+                         * next turn, in the same order. */
+                        ev->ready_next = b->ready_head;
+                        b->ready_head = ev;
+                        if (!b->ready_tail)
+                                b->ready_tail = ev;
+                        return;
+                }
+                if (ev->first_attempt_ms == 0)
+                        ev->first_attempt_ms = timer_now_ms();
+                ev->stage = EVENT_IN_HTTP;
+        }
+}
+
+static void bridge_fire_timers(struct bridge *b)
+{
+        uint64_t now = timer_now_ms();
+        struct timer_entry *te;
+        while ((te = timer_pop_due(&b->timers, now))) {
+                struct event *ev = container_of(te, struct event, timer);
+                if (ev->stage == EVENT_BACKOFF)
+                        bridge_make_ready(b, ev);
+                else if (ev->stage == EVENT_PUBLISHING)
+                        bridge_produce_missing(b, ev);
+        }
+}
+
+/* ---- consuming ---------------------------------------------------------- */
+
+static struct partition_state *bridge_partition(struct bridge *b,
+                                                enum moka_operation op,
+                                                const char *topic,
+                                                int32_t partition)
+{
+        for (struct partition_state *ps = b->parts; ps; ps = ps->next)
+                if (ps->op == op && ps->partition == partition)
+                        return ps;
+        struct partition_state *ps = calloc(1, sizeof(*ps));
+        if (!ps)
+                return NULL;
+        ps->store = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(ps->store, topic, partition);
+        ps->op = op;
+        ps->partition = partition;
+        offsets_init(&ps->offsets);
+        ps->next = b->parts;
+        b->parts = ps;
+        return ps;
+}
+
+static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
+{
+        if (msg->err) {
+                log_warn("consume error", "\"error\":%s",
+                         log_json_escape(rd_kafka_message_errstr(msg)));
+                rd_kafka_message_destroy(msg);
+                return;
+        }
+        const char *topic = rd_kafka_topic_name(msg->rkt);
+        enum moka_operation op =
+                strcmp(topic, b->conf->topic_customer_update) == 0
+                        ? MOKA_OP_CUSTOMER_UPDATE
+                        : MOKA_OP_SALE_LIST;
+        struct partition_state *ps = bridge_partition(b, op, topic, msg->partition);
+        struct event *ev = ps ? event_create(msg, op,
+                                             (size_t)b->conf
+                                                     ->limits_max_event_bytes)
+                              : NULL;
+        if (!ev) {
+                if (!ps)
+                        rd_kafka_message_destroy(msg);
+                /* Not stored, so not committed: it is read again after the
+                 * restart this forces. */
+                log_error("out of memory taking an event", NULL);
+                b->fatal = true;
+                return;
+        }
+        if (offsets_add(&ps->offsets, msg->offset, ev, &ev->offset_seq)) {
+                log_warn("record seen twice or out of order, skipped",
+                         "\"topic\":%s,\"partition\":%" PRId32
+                         ",\"offset\":%" PRId64,
+                         log_json_escape(topic), msg->partition, msg->offset);
+                event_destroy(ev);
+                return;
+        }
+        ev->part = ps;
+        bridge_link_event(b, ev);
+        b->stats.consumed++;
+
+        if (ev->order_key_len == 0) {
+                bridge_make_ready(b, ev);
+                return;
+        }
+        int r = scheduler_enqueue(&b->sched, &ev->sched, ps, ev->order_key,
+                                  ev->order_key_len);
+        if (r == 1)
+                bridge_make_ready(b, ev);
+        else if (r == 0)
+                ev->stage = EVENT_QUEUED;
+        else {
+                log_error("out of memory queueing an event", NULL);
+                b->fatal = true;
+        }
+}
+
+static void bridge_set_fetch_paused(struct bridge *b, bool paused)
+{
+        if (b->fetch_paused == paused)
+                return;
+        b->fetch_paused = paused;
+        consumer_set_paused(b->cons, paused);
+        log_debug(paused ? "fetching paused: pending-event limit reached"
+                         : "fetching resumed",
+                  "\"pending\":%zu", b->pending);
+}
+
+static void bridge_consume(struct bridge *b, bool *more)
+{
+        *more = false;
+        for (int i = 0; i < BRIDGE_CONSUME_BATCH; i++) {
+                if (b->draining || b->stop || b->fatal)
+                        return;
+                if (b->pending >= b->max_pending)
+                        bridge_set_fetch_paused(b, true);
+                rd_kafka_message_t *msg = consumer_poll(b->cons);
+                if (!msg)
+                        return;
+                bridge_on_message(b, msg);
+        }
+        *more = true;
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void bridge_drain_wake_pipe(struct bridge *b)
+{
+        char buf[256];
+        while (read(b->wake[0], buf, sizeof(buf)) > 0)
+                ;
+}
+
+/* One turn: timers, new records (when `consume`), HTTP, delivery reports.
+ * Sleeps at most `max_wait_ms` when there is nothing to do. */
+static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
+{
+        bridge_fire_timers(b);
+        bool more = false;
+        if (consume)
+                bridge_consume(b, &more);
+        bridge_dispatch(b);
+
+        int wait = more ? 0 : max_wait_ms;
+        uint64_t next = timer_next_due(&b->timers);
+        if (next != UINT64_MAX) {
+                uint64_t now = timer_now_ms();
+                uint64_t until = next > now ? next - now : 0;
+                if (until < (uint64_t)wait)
+                        wait = (int)until;
+        }
+        if (b->stop && !b->draining)
+                wait = 0;
+        if (http_wait(b->http, b->wake[0], wait))
+                bridge_drain_wake_pipe(b);
+        http_perform(b->http, bridge_on_http_done, b);
+        bridge_dispatch(b);
+        publisher_poll(b->pub);
+        if (publisher_fatal(b->pub, NULL, 0))
+                b->fatal = true;
+        if (b->fetch_paused && b->pending <= b->max_pending / 2)
+                bridge_set_fetch_paused(b, false);
+}
+
+/* Drops an event whose work will be redone by the partition's next owner:
+ * nothing of it is committed. */
+static void bridge_abandon_event(struct bridge *b, struct event *ev)
+{
+        ev->abandoned = true;
+        ev->part = NULL;
+        b->stats.abandoned++;
+        if (ev->sched.key)
+                scheduler_remove(&b->sched, &ev->sched);
+        timer_cancel(&b->timers, &ev->timer);
+        if (ev->http) {
+                http_abort(b->http, ev->http);
+                ev->http = NULL;
+        }
+        /* Records already handed to the producer finish on their own; the
+         * delivery report frees the event. */
+        bool producing = ev->reply_rec.in_flight || ev->dlq_rec.in_flight;
+        if (!producing)
+                bridge_free_event(b, ev);
+        else
+                ev->pending_deliveries = (ev->reply_rec.in_flight ? 1 : 0) +
+                                         (ev->dlq_rec.in_flight ? 1 : 0);
+}
+
+static void bridge_drop_partitions(struct bridge *b)
+{
+        /* Abandon whatever is still pending, then forget the partitions. */
+        b->ready_head = b->ready_tail = NULL;
+        struct event *ev = b->all;
+        while (ev) {
+                struct event *next = ev->all_next;
+                if (!ev->abandoned)
+                        bridge_abandon_event(b, ev);
+                ev = next;
+        }
+        while (b->parts) {
+                struct partition_state *next = b->parts->next;
+                offsets_destroy(&b->parts->offsets);
+                rd_kafka_topic_partition_list_destroy(b->parts->store);
+                free(b->parts);
+                b->parts = next;
+        }
+}
+
+static size_t bridge_live_events(const struct bridge *b)
+{
+        size_t n = 0;
+        for (const struct event *ev = b->all; ev; ev = ev->all_next)
+                if (!ev->abandoned)
+                        n++;
+        return n;
+}
+
+/* Finishes every consumed event (retries included) until `deadline_ms`,
+ * then abandons what is left, so that only answered events are committed. */
+static void bridge_drain(struct bridge *b, uint64_t deadline_ms)
+{
+        bool was_draining = b->draining;
+        b->draining = true;
+        size_t at_start = bridge_live_events(b);
+        while (!b->fatal && bridge_live_events(b) > 0 &&
+               timer_now_ms() < deadline_ms)
+                bridge_step(b, false, BRIDGE_IDLE_WAIT_MS);
+        size_t left = bridge_live_events(b);
+        if (left > 0)
+                log_warn("drain deadline passed: abandoning unfinished "
+                         "events, their next owner will process them",
+                         "\"abandoned\":%zu", left);
+        bridge_drop_partitions(b);
+        uint64_t now = timer_now_ms();
+        int flush_ms = deadline_ms > now + 1000 ? (int)(deadline_ms - now)
+                                                : 1000;
+        publisher_flush(b->pub, flush_ms);
+        log_info("drained", "\"events\":%zu,\"abandoned\":%zu", at_start,
+                 left);
+        b->draining = was_draining;
+}
+
+static void bridge_on_assign(const rd_kafka_topic_partition_list_t *parts,
+                             void *arg)
+{
+        struct bridge *b = arg;
+        /* Pause state can outlive a rebalance (librdkafka #1849). */
+        b->fetch_paused = false;
+        consumer_set_paused(b->cons, false);
+}
+
+static void bridge_on_revoke(const rd_kafka_topic_partition_list_t *parts,
+                             void *arg)
+{
+        struct bridge *b = arg;
+        if (b->fatal) {
+                bridge_drop_partitions(b);
+                return;
+        }
+        bridge_drain(b, timer_now_ms() +
+                                (uint64_t)b->conf->limits_shutdown_timeout_ms);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+struct bridge *bridge_create(const struct config *conf, char *errstr,
+                             size_t errstr_size)
+{
+        struct bridge *b = calloc(1, sizeof(*b));
+        if (!b) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        b->conf = conf;
+        b->wake[0] = b->wake[1] = -1;
+        b->max_pending = (size_t)conf->limits_max_pending_events;
+        b->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+                 0x9E3779B97F4A7C15ULL;
+        timer_heap_init(&b->timers);
+        if (scheduler_init(&b->sched)) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        if (pipe2(b->wake, O_NONBLOCK | O_CLOEXEC)) {
+                snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
+                goto fail;
+        }
+        b->auth = moka_auth_create(conf->moka_dealer_code, conf->moka_username,
+                                   conf->moka_password);
+        if (!b->auth) {
+                snprintf(errstr, errstr_size,
+                         "could not build the Moka authentication block");
+                goto fail;
+        }
+        struct http_options ho = {
+                .base_url = conf->moka_base_url,
+                .max_inflight = conf->moka_max_inflight_requests,
+                .connect_timeout_ms = conf->moka_connect_timeout_ms,
+                .request_timeout_ms = conf->moka_request_timeout_ms,
+                .tls_verify = conf->moka_tls_verify,
+        };
+        b->http = http_create(&ho, errstr, errstr_size);
+        if (!b->http)
+                goto fail;
+        b->pub = publisher_create(conf, bridge_on_delivery, b, b->wake[1],
+                                  errstr, errstr_size);
+        if (!b->pub)
+                goto fail;
+        struct consumer_hooks hooks = {
+                .on_assign = bridge_on_assign,
+                .on_revoke = bridge_on_revoke,
+                .arg = b,
+        };
+        b->cons = consumer_create(conf, &hooks, b->wake[1], errstr,
+                                  errstr_size);
+        if (!b->cons)
+                goto fail;
+        return b;
+fail:
+        bridge_destroy(b);
+        return NULL;
+}
+
+void bridge_request_stop(struct bridge *b)
+{
+        b->stop = 1;
+        if (b->wake[1] >= 0) {
+                ssize_t r = write(b->wake[1], "s", 1);
+                (void)r;
+        }
+}
+
+int bridge_run(struct bridge *b)
+{
+        const struct config *c = b->conf;
+        log_info("moka-bridge running",
+                 "\"version\":\"%s\",\"group_id\":%s,\"inputs\":[%s,%s],"
+                 "\"moka\":%s,\"max_inflight_requests\":%d",
+                 MOKA_BRIDGE_VERSION, log_json_escape(c->kafka_group_id),
+                 log_json_escape(c->topic_customer_update),
+                 log_json_escape(c->topic_sale_list),
+                 log_json_escape(c->moka_base_url),
+                 c->moka_max_inflight_requests);
+        while (!b->stop && !b->fatal)
+                bridge_step(b, true, BRIDGE_IDLE_WAIT_MS);
+
+        int rc = 0;
+        if (b->fatal) {
+                char why[512] = "";
+                publisher_fatal(b->pub, why, sizeof(why));
+                log_error("stopping after a fatal error; nothing past the "
+                          "last acknowledged reply is committed",
+                          "\"error\":%s", log_json_escape(why));
+                bridge_drop_partitions(b);
+                rc = 1;
+        } else {
+                log_info("stop requested: finishing in-flight events",
+                         "\"pending\":%zu,\"deadline_ms\":%d", b->pending,
+                         c->limits_shutdown_timeout_ms);
+                bridge_drain(b, timer_now_ms() +
+                                        (uint64_t)c->limits_shutdown_timeout_ms);
+        }
+        consumer_commit(b->cons);
+        log_info("moka-bridge stopped",
+                 "\"consumed\":%" PRIu64 ",\"succeeded\":%" PRIu64
+                 ",\"failed\":%" PRIu64 ",\"retries\":%" PRIu64
+                 ",\"abandoned\":%" PRIu64,
+                 b->stats.consumed, b->stats.succeeded, b->stats.failed,
+                 b->stats.retries, b->stats.abandoned);
+        return rc;
+}
+
+void bridge_destroy(struct bridge *b)
+{
+        if (!b)
+                return;
+        /* Leaving the group runs the revoke hook, which needs the rest. */
+        if (b->cons) {
+                consumer_destroy(b->cons);
+                b->cons = NULL;
+        }
+        if (b->pub) {
+                publisher_destroy(b->pub, 5000);
+                b->pub = NULL;
+        }
+        /* Whatever the producer did not report on is gone with it. */
+        b->fatal = true;
+        bridge_drop_partitions(b);
+        while (b->all)
+                bridge_free_event(b, b->all);
+        http_destroy(b->http);
+        moka_auth_destroy(b->auth);
+        scheduler_destroy(&b->sched);
+        timer_heap_destroy(&b->timers);
+        if (b->wake[0] >= 0)
+                close(b->wake[0]);
+        if (b->wake[1] >= 0)
+                close(b->wake[1]);
+        free(b);
+}

@@ -1,0 +1,196 @@
+#include "consumer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka_conf.h"
+#include "log.h"
+
+struct consumer {
+        rd_kafka_t *rk;
+        rd_kafka_queue_t *queue;
+        struct consumer_hooks hooks;
+        const char *group_id;
+};
+
+static void consumer_log_partitions(const char *what,
+                                    const rd_kafka_topic_partition_list_t *l)
+{
+        char buf[1024];
+        size_t off = 0;
+        buf[0] = '\0';
+        for (int i = 0; i < l->cnt && off < sizeof(buf) - 64; i++)
+                off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s/%d",
+                                        i ? " " : "", l->elems[i].topic,
+                                        l->elems[i].partition);
+        log_info(what, "\"count\":%d,\"partitions\":%s", l->cnt,
+                 log_json_escape(buf));
+}
+
+static void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t *parts,
+                                  void *opaque)
+{
+        struct consumer *c = opaque;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                consumer_log_partitions("partitions assigned", parts);
+                rd_kafka_assign(rk, parts);
+                if (c->hooks.on_assign)
+                        c->hooks.on_assign(parts, c->hooks.arg);
+                return;
+        }
+        consumer_log_partitions("partitions revoked", parts);
+        if (c->hooks.on_revoke)
+                c->hooks.on_revoke(parts, c->hooks.arg);
+        consumer_commit(c);
+        rd_kafka_assign(rk, NULL);
+}
+
+static void consumer_on_error(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque)
+{
+        log_warn("consumer error", "\"code\":%s,\"error\":%s",
+                 log_json_escape(rd_kafka_err2name(err)),
+                 log_json_escape(reason));
+}
+
+struct consumer *consumer_create(const struct config *conf,
+                                 const struct consumer_hooks *hooks,
+                                 int wake_fd, char *errstr,
+                                 size_t errstr_size)
+{
+        static const struct kafka_setting defaults[] = {
+                {"auto.offset.reset", "earliest"},
+                {"partition.assignment.strategy", "range,roundrobin"},
+                {"auto.commit.interval.ms", "1000"},
+                {"socket.nagle.disable", "true"},
+                {"queued.max.messages.kbytes", "16384"},
+                {"client.id", "moka-bridge"},
+                {NULL, NULL},
+        };
+        /* At-least-once depends on storing offsets ourselves. */
+        static const struct kafka_setting forced[] = {
+                {"enable.auto.offset.store", "false"},
+                {"enable.auto.commit", "true"},
+                {"enable.partition.eof", "false"},
+                {NULL, NULL},
+        };
+        struct consumer *c = calloc(1, sizeof(*c));
+        if (!c) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        c->hooks = *hooks;
+        c->group_id = conf->kafka_group_id;
+        rd_kafka_conf_t *kc =
+                kafka_conf_build(conf, defaults, forced, errstr, errstr_size);
+        if (!kc)
+                goto fail;
+        char err[512];
+        if (rd_kafka_conf_set(kc, "group.id", conf->kafka_group_id, err,
+                              sizeof(err)) != RD_KAFKA_CONF_OK ||
+            (conf->kafka_group_instance_id[0] &&
+             rd_kafka_conf_set(kc, "group.instance.id",
+                               conf->kafka_group_instance_id, err,
+                               sizeof(err)) != RD_KAFKA_CONF_OK)) {
+                snprintf(errstr, errstr_size, "kafka.group_id: %s", err);
+                rd_kafka_conf_destroy(kc);
+                goto fail;
+        }
+        rd_kafka_conf_set_opaque(kc, c);
+        rd_kafka_conf_set_rebalance_cb(kc, consumer_on_rebalance);
+        rd_kafka_conf_set_error_cb(kc, consumer_on_error);
+        c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+        if (!c->rk) {
+                rd_kafka_conf_destroy(kc);
+                snprintf(errstr, errstr_size, "consumer: %s", err);
+                goto fail;
+        }
+        /* rd_kafka_new() took ownership of kc */
+        rd_kafka_poll_set_consumer(c->rk);
+        c->queue = rd_kafka_queue_get_consumer(c->rk);
+        if (wake_fd >= 0)
+                rd_kafka_queue_io_event_enable(c->queue, wake_fd, "c", 1);
+
+        rd_kafka_topic_partition_list_t *topics =
+                rd_kafka_topic_partition_list_new(2);
+        rd_kafka_topic_partition_list_add(topics, conf->topic_customer_update,
+                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_topic_partition_list_add(topics, conf->topic_sale_list,
+                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (e) {
+                snprintf(errstr, errstr_size, "subscribe: %s",
+                         rd_kafka_err2str(e));
+                goto fail;
+        }
+        return c;
+fail:
+        consumer_destroy(c);
+        return NULL;
+}
+
+void consumer_destroy(struct consumer *c)
+{
+        if (!c)
+                return;
+        if (c->queue) {
+                rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+                rd_kafka_queue_destroy(c->queue);
+        }
+        if (c->rk) {
+                /* Runs the revoke hook (the bridge has drained by now),
+                 * commits and leaves the group. */
+                rd_kafka_consumer_close(c->rk);
+                rd_kafka_destroy(c->rk);
+        }
+        free(c);
+}
+
+rd_kafka_message_t *consumer_poll(struct consumer *c)
+{
+        return rd_kafka_consumer_poll(c->rk, 0);
+}
+
+void consumer_store_offset(struct consumer *c,
+                           rd_kafka_topic_partition_list_t *one,
+                           int64_t next_offset)
+{
+        one->elems[0].offset = next_offset;
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, one);
+        if (!err)
+                err = one->elems[0].err;
+        /* ERR__STATE: the partition was just revoked; its next owner
+         * re-reads from the last commit, as at-least-once allows. */
+        if (err)
+                log_debug("offset not stored",
+                          "\"topic\":%s,\"partition\":%d,\"error\":%s",
+                          log_json_escape(one->elems[0].topic),
+                          one->elems[0].partition,
+                          log_json_escape(rd_kafka_err2str(err)));
+}
+
+void consumer_commit(struct consumer *c)
+{
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                log_warn("commit failed", "\"error\":%s",
+                         log_json_escape(rd_kafka_err2str(err)));
+}
+
+void consumer_set_paused(struct consumer *c, bool paused)
+{
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        if (rd_kafka_assignment(c->rk, &parts) || !parts)
+                return;
+        if (parts->cnt > 0) {
+                if (paused)
+                        rd_kafka_pause_partitions(c->rk, parts);
+                else
+                        rd_kafka_resume_partitions(c->rk, parts);
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+}
+

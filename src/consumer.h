@@ -1,0 +1,58 @@
+/* The consumer: group membership, assignment, pause/resume, offsets.
+ *
+ * Offsets are stored explicitly (enable.auto.offset.store=false) by the
+ * bridge once an event and everything before it is answered; librdkafka's
+ * auto-commit then commits what was stored, and consumer_commit() commits
+ * synchronously on revoke and on close. Rebalances use an eager assignor;
+ * the bridge's hooks run inside consumer_poll(). */
+#ifndef MOKA_BRIDGE_CONSUMER_H
+#define MOKA_BRIDGE_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config.h"
+
+struct consumer;
+
+struct consumer_hooks {
+        /* After the partitions were assigned. */
+        void (*on_assign)(const rd_kafka_topic_partition_list_t *parts,
+                          void *arg);
+        /* Before the partitions are taken away: finish their work, the
+         * consumer then commits and unassigns. */
+        void (*on_revoke)(const rd_kafka_topic_partition_list_t *parts,
+                          void *arg);
+        void *arg;
+};
+
+/* Creates the consumer and subscribes to both input topics. `wake_fd`
+ * (or -1) is written to when messages or events are waiting. */
+struct consumer *consumer_create(const struct config *conf,
+                                 const struct consumer_hooks *hooks,
+                                 int wake_fd, char *errstr,
+                                 size_t errstr_size);
+
+/* Commits, leaves the group and frees; accepts NULL. */
+void consumer_destroy(struct consumer *c);
+
+/* The next message or NULL; never blocks. The caller owns the message. */
+rd_kafka_message_t *consumer_poll(struct consumer *c);
+
+/* Stores `next_offset` (the next one to read) for commit. `one` is a
+ * caller-kept list holding just the partition, so storing allocates
+ * nothing. */
+void consumer_store_offset(struct consumer *c,
+                           rd_kafka_topic_partition_list_t *one,
+                           int64_t next_offset);
+
+/* Commits stored offsets synchronously. */
+void consumer_commit(struct consumer *c);
+
+/* Pauses or resumes fetching on every assigned partition. */
+void consumer_set_paused(struct consumer *c, bool paused);
+
+#endif

@@ -1,0 +1,388 @@
+#include "event.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum event_field_kind { FIELD_INT, FIELD_STRING, FIELD_DATE };
+
+struct event_field {
+        const char *name;
+        enum event_field_kind kind;
+        size_t max_chars; /* strings: limit in characters; 0 = none */
+        int64_t min, max; /* integers */
+};
+
+/* DealerCustomerRequest (moka-api.md); limits from Moka's AddCustomer
+ * page. */
+static const struct event_field event_customer_fields[] = {
+        {"DealerCustomerId", FIELD_INT, 0, 0, INT64_MAX},
+        {"CustomerCode", FIELD_STRING, 100, 0, 0},
+        {"Password", FIELD_STRING, 50, 0, 0},
+        {"FirstName", FIELD_STRING, 50, 0, 0},
+        {"LastName", FIELD_STRING, 50, 0, 0},
+        {"Gender", FIELD_INT, 0, 1, 2},
+        {"BirthDate", FIELD_DATE, 8, 0, 0},
+        {"GsmNumber", FIELD_STRING, 20, 0, 0},
+        {"Email", FIELD_STRING, 100, 0, 0},
+        {"Address", FIELD_STRING, 200, 0, 0},
+};
+
+static const char *event_json_type_name(json_object *v)
+{
+        switch (json_object_get_type(v)) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return "a boolean";
+        case json_type_double:
+                return "a decimal number";
+        case json_type_int:
+                return "an integer";
+        case json_type_object:
+                return "an object";
+        case json_type_array:
+                return "an array";
+        case json_type_string:
+                return "a string";
+        }
+        return "?";
+}
+
+/* Parses the whole buffer as one JSON value; NULL with a reason otherwise. */
+static json_object *event_parse_json(const void *value, size_t len,
+                                     char *errbuf, size_t errbuf_size)
+{
+        json_object *obj = NULL;
+        json_tokener *tok = json_tokener_new();
+        if (!tok) {
+                snprintf(errbuf, errbuf_size, "value: out of memory");
+                return NULL;
+        }
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        obj = json_tokener_parse_ex(tok, value, (int)len);
+        enum json_tokener_error err = json_tokener_get_error(tok);
+        if (err == json_tokener_continue) {
+                snprintf(errbuf, errbuf_size,
+                         "value: not valid JSON (unexpected end of input)");
+        } else if (err != json_tokener_success) {
+                snprintf(errbuf, errbuf_size,
+                         "value: not valid JSON (%s at byte %zu)",
+                         json_tokener_error_desc(err),
+                         json_tokener_get_parse_end(tok));
+        } else {
+                size_t end = json_tokener_get_parse_end(tok);
+                const char *p = value;
+                while (end < len && isspace((unsigned char)p[end]))
+                        end++;
+                if (end == len) {
+                        json_tokener_free(tok);
+                        return obj;
+                }
+                snprintf(errbuf, errbuf_size,
+                         "value: not valid JSON (trailing data at byte %zu)",
+                         end);
+        }
+        json_object_put(obj);
+        json_tokener_free(tok);
+        return NULL;
+}
+
+/* Characters in a UTF-8 string (json-c has validated the encoding). */
+static size_t event_utf8_chars(const char *s)
+{
+        size_t n = 0;
+        for (; *s; s++)
+                if (((unsigned char)*s & 0xC0) != 0x80)
+                        n++;
+        return n;
+}
+
+static int event_parse_int(const char *s, int64_t *out)
+{
+        if (!*s)
+                return -1;
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno || *end || isspace((unsigned char)*s))
+                return -1;
+        *out = v;
+        return 0;
+}
+
+static int event_valid_date(const char *s)
+{
+        if (strlen(s) != 8)
+                return 0;
+        for (int i = 0; i < 8; i++)
+                if (!isdigit((unsigned char)s[i]))
+                        return 0;
+        int month = (s[4] - '0') * 10 + (s[5] - '0');
+        int day = (s[6] - '0') * 10 + (s[7] - '0');
+        return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/* Checks one member and adds its normalized form to `out`. */
+static int event_check_field(const struct event_field *f, json_object *v,
+                             json_object *out, char *errbuf, size_t errsz)
+{
+        if (!v || json_object_is_type(v, json_type_null))
+                return 0; /* unset, as SDKs send */
+
+        if (f->kind == FIELD_INT) {
+                int64_t n;
+                if (json_object_is_type(v, json_type_int)) {
+                        n = json_object_get_int64(v);
+                } else if (json_object_is_type(v, json_type_string)) {
+                        const char *s = json_object_get_string(v);
+                        if (!*s)
+                                return 0; /* Moka's samples send "" */
+                        if (event_parse_int(s, &n)) {
+                                snprintf(errbuf, errsz,
+                                         "field \"%s\": expected an integer "
+                                         "or a numeric string, got a "
+                                         "non-numeric string",
+                                         f->name);
+                                return -1;
+                        }
+                } else {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": expected an integer or a "
+                                 "numeric string, got %s",
+                                 f->name, event_json_type_name(v));
+                        return -1;
+                }
+                if (n < f->min || n > f->max) {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": must be between %" PRId64
+                                 " and %" PRId64 ", got %" PRId64,
+                                 f->name, f->min, f->max, n);
+                        return -1;
+                }
+                json_object_object_add(out, f->name, json_object_new_int64(n));
+                return 0;
+        }
+
+        if (!json_object_is_type(v, json_type_string)) {
+                snprintf(errbuf, errsz, "field \"%s\": expected a string, got %s",
+                         f->name, event_json_type_name(v));
+                return -1;
+        }
+        const char *s = json_object_get_string(v);
+        size_t chars = event_utf8_chars(s);
+        if (f->max_chars && chars > f->max_chars) {
+                snprintf(errbuf, errsz,
+                         "field \"%s\": longer than %zu characters (%zu)",
+                         f->name, f->max_chars, chars);
+                return -1;
+        }
+        if (f->kind == FIELD_DATE && *s && !event_valid_date(s)) {
+                snprintf(errbuf, errsz,
+                         "field \"%s\": expected a date as YYYYMMDD",
+                         f->name);
+                return -1;
+        }
+        json_object_object_add(out, f->name, json_object_get(v));
+        return 0;
+}
+
+json_object *event_validate_customer_update(const void *value, size_t len,
+                                            char *errbuf, size_t errbuf_size)
+{
+        if (!value || len == 0) {
+                snprintf(errbuf, errbuf_size,
+                         "value: empty, expected a JSON object");
+                return NULL;
+        }
+        json_object *in = event_parse_json(value, len, errbuf, errbuf_size);
+        if (!in)
+                return NULL;
+        json_object *out = NULL;
+        if (!json_object_is_type(in, json_type_object)) {
+                snprintf(errbuf, errbuf_size,
+                         "value: expected a JSON object, got %s",
+                         event_json_type_name(in));
+                goto fail;
+        }
+        out = json_object_new_object();
+        if (!out) {
+                snprintf(errbuf, errbuf_size, "value: out of memory");
+                goto fail;
+        }
+        const size_t nfields =
+                sizeof(event_customer_fields) / sizeof(event_customer_fields[0]);
+        json_object_object_foreach(in, name, v)
+        {
+                size_t i = 0;
+                while (i < nfields &&
+                       strcmp(event_customer_fields[i].name, name) != 0)
+                        i++;
+                if (i == nfields) {
+                        /* json-c's escaping keeps the name printable */
+                        char shown[64];
+                        snprintf(shown, sizeof(shown), "%s", name);
+                        for (char *p = shown; *p; p++)
+                                if ((unsigned char)*p < 0x20 || *p == '"')
+                                        *p = '?';
+                        snprintf(errbuf, errbuf_size,
+                                 "field \"%s\": unknown field", shown);
+                        goto fail;
+                }
+                if (event_check_field(&event_customer_fields[i], v, out,
+                                      errbuf, errbuf_size))
+                        goto fail;
+        }
+        json_object_put(in);
+        return out;
+fail:
+        json_object_put(out);
+        json_object_put(in);
+        return NULL;
+}
+
+int event_validate_sale_list(const void *value, size_t len, char *errbuf,
+                             size_t errbuf_size)
+{
+        if (!value || len == 0)
+                return 0;
+        json_object *in = event_parse_json(value, len, errbuf, errbuf_size);
+        if (!in)
+                return -1;
+        int rc = -1;
+        if (!json_object_is_type(in, json_type_object)) {
+                snprintf(errbuf, errbuf_size,
+                         "value: expected a JSON object, got %s",
+                         event_json_type_name(in));
+        } else if (json_object_object_length(in) > 0) {
+                json_object_object_foreach(in, name, v)
+                {
+                        (void)v;
+                        char shown[64];
+                        snprintf(shown, sizeof(shown), "%s", name);
+                        for (char *p = shown; *p; p++)
+                                if ((unsigned char)*p < 0x20 || *p == '"')
+                                        *p = '?';
+                        snprintf(errbuf, errbuf_size,
+                                 "field \"%s\": unknown field (a sale-list "
+                                 "request takes no fields)",
+                                 shown);
+                        break;
+                }
+        } else {
+                rc = 0;
+        }
+        json_object_put(in);
+        return rc;
+}
+
+static char *event_header_dup(rd_kafka_message_t *msg, const char *name)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *val;
+        size_t size;
+        if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            rd_kafka_header_get_last(hdrs, name, &val, &size) !=
+                    RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !val)
+                return NULL;
+        return strndup(val, size);
+}
+
+static void event_derive_order_key(struct event *ev)
+{
+        if (ev->msg->key_len > 0) {
+                ev->order_key = ev->msg->key;
+                ev->order_key_len = ev->msg->key_len;
+                return;
+        }
+        json_object *v;
+        if (!ev->request)
+                return;
+        if (json_object_object_get_ex(ev->request, "CustomerCode", &v) &&
+            json_object_get_string_len(v) > 0) {
+                /* points into `request`, which lives as long as the event */
+                ev->order_key = json_object_get_string(v);
+                ev->order_key_len = (size_t)json_object_get_string_len(v);
+        } else if (json_object_object_get_ex(ev->request, "DealerCustomerId",
+                                             &v)) {
+                int n = snprintf(ev->order_key_buf, sizeof(ev->order_key_buf),
+                                 "id:%" PRId64, json_object_get_int64(v));
+                ev->order_key = ev->order_key_buf;
+                ev->order_key_len = (size_t)n;
+        }
+}
+
+struct event *event_create(rd_kafka_message_t *msg, enum moka_operation op,
+                           size_t max_event_bytes)
+{
+        struct event *ev = calloc(1, sizeof(*ev));
+        if (!ev) {
+                rd_kafka_message_destroy(msg);
+                return NULL;
+        }
+        ev->msg = msg;
+        ev->op = op;
+        timer_entry_init(&ev->timer);
+        ev->reply_rec.ev = ev;
+        ev->dlq_rec.ev = ev;
+        ev->dlq_rec.is_dlq = true;
+
+        ev->correlation_id = event_header_dup(msg, "correlation-id");
+        if (!ev->correlation_id &&
+            asprintf(&ev->correlation_id, "%s/%" PRId32 "/%" PRId64,
+                     rd_kafka_topic_name(msg->rkt), msg->partition,
+                     msg->offset) < 0)
+                ev->correlation_id = NULL;
+        if (!ev->correlation_id)
+                goto oom;
+
+        char err[512];
+        if (msg->len > max_event_bytes) {
+                snprintf(err, sizeof(err),
+                         "value: %zu bytes, more than limits.max_event_bytes "
+                         "(%zu)",
+                         msg->len, max_event_bytes);
+        } else if (op == MOKA_OP_CUSTOMER_UPDATE) {
+                ev->request = event_validate_customer_update(
+                        msg->payload, msg->len, err, sizeof(err));
+        } else if (event_validate_sale_list(msg->payload, msg->len, err,
+                                            sizeof(err)) == 0) {
+                err[0] = '\0';
+        }
+        if (op == MOKA_OP_CUSTOMER_UPDATE ? !ev->request : err[0] != '\0') {
+                ev->invalid = strdup(err);
+                if (!ev->invalid)
+                        goto oom;
+        }
+        json_object *pw;
+        if (ev->request &&
+            json_object_object_get_ex(ev->request, "Password", &pw))
+                ev->customer_password = json_object_get_string(pw);
+        event_derive_order_key(ev);
+        return ev;
+oom:
+        event_destroy(ev);
+        return NULL;
+}
+
+void event_destroy(struct event *ev)
+{
+        if (!ev)
+                return;
+        json_object_put(ev->request);
+        free(ev->invalid);
+        free(ev->correlation_id);
+        free(ev->reply_value);
+        free(ev->body_owned);
+        if (ev->reply_hdrs)
+                rd_kafka_headers_destroy(ev->reply_hdrs);
+        if (ev->dlq_hdrs)
+                rd_kafka_headers_destroy(ev->dlq_hdrs);
+        if (ev->msg)
+                rd_kafka_message_destroy(ev->msg);
+        free(ev);
+}

@@ -1,0 +1,114 @@
+/* Events: one consumed input record, from parsing to its last delivery
+ * report.
+ *
+ * event_create() parses and validates the value (the validation rules of
+ * the contract live here), derives the ordering key and correlation id, and
+ * keeps the rdkafka message, whose key, value and headers the DLQ record
+ * reuses byte for byte. The bridge owns events; an event is destroyed only
+ * when it is neither in the HTTP layer nor waiting for delivery reports. */
+#ifndef MOKA_BRIDGE_EVENT_H
+#define MOKA_BRIDGE_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <librdkafka/rdkafka.h>
+
+#include "moka_request.h"
+#include "scheduler.h"
+#include "timer.h"
+
+struct partition_state; /* bridge.c */
+struct http_request;    /* http.c */
+
+enum event_stage {
+        EVENT_QUEUED,     /* behind an earlier event of its key */
+        EVENT_READY,      /* waiting for an HTTP slot */
+        EVENT_IN_HTTP,    /* request in flight */
+        EVENT_BACKOFF,    /* waiting for its retry timer */
+        EVENT_PUBLISHING, /* reply/DLQ produced, waiting for acks */
+        EVENT_DONE,
+};
+
+/* One output record of an event; its address is the delivery report's
+ * opaque, so the report finds both the event and which record it was. */
+struct event_record {
+        struct event *ev;
+        bool is_dlq;
+        bool wanted;    /* this outcome produces the record */
+        bool in_flight; /* produced, no delivery report yet */
+        bool acked;     /* the broker acknowledged it */
+};
+
+struct event {
+        rd_kafka_message_t *msg; /* owned */
+        enum moka_operation op;
+        enum event_stage stage;
+
+        /* validation */
+        json_object *request; /* normalized DealerCustomerRequest, owned */
+        char *invalid;        /* why the event is invalid, or NULL */
+        const char *customer_password; /* inside `request`, for redaction */
+
+        /* ordering and identity */
+        const void *order_key; /* into msg key or order_key_buf */
+        size_t order_key_len;  /* 0 = no ordering constraint */
+        char order_key_buf[32];
+        char *correlation_id; /* owned */
+
+        /* scheduling, owned by the bridge */
+        struct event *all_prev, *all_next; /* every live event */
+        struct partition_state *part;
+        uint64_t offset_seq;
+        struct scheduler_node sched;
+        struct timer_entry timer;
+        struct event *ready_next;
+        struct http_request *http;
+
+        /* the Moka request body: owned for UpdateCustomer, shared (the
+         * prebuilt GetSaleList body) otherwise */
+        char *body_owned;
+        const char *body;
+        size_t body_len;
+
+        /* attempts */
+        int calls;           /* Moka calls made, reported as "attempts" */
+        int attempts;        /* Moka calls that counted against the budget */
+        int outage_attempts; /* calls that failed with an outage-class error */
+        uint64_t first_attempt_ms;
+        char last_cause[256];
+
+        /* publishing: the rendered records are kept until acknowledged so a
+         * failed delivery can be produced again */
+        struct event_record reply_rec, dlq_rec;
+        char *reply_value; /* owned */
+        size_t reply_len;
+        rd_kafka_headers_t *reply_hdrs; /* owned templates, copied per */
+        rd_kafka_headers_t *dlq_hdrs;   /* produce call */
+        int pending_deliveries;
+        bool abandoned; /* partition revoked / shutdown deadline passed */
+};
+
+/* Takes ownership of `msg` (also on failure, when it is destroyed).
+ * Never fails for bad input: an invalid value yields an event with
+ * `invalid` set. Returns NULL only when out of memory. */
+struct event *event_create(rd_kafka_message_t *msg, enum moka_operation op,
+                           size_t max_event_bytes);
+
+/* Frees the event and its message; accepts NULL. */
+void event_destroy(struct event *ev);
+
+/* Validates a customer-update value and returns the normalized request
+ * (caller owns), or NULL with a message naming the field in errbuf.
+ * Exposed for unit tests and the fuzzer. */
+json_object *event_validate_customer_update(const void *value, size_t len,
+                                            char *errbuf, size_t errbuf_size);
+
+/* Validates a sale-list request value (empty or a JSON object without
+ * members). Returns 0, or -1 with a message in errbuf. */
+int event_validate_sale_list(const void *value, size_t len, char *errbuf,
+                             size_t errbuf_size);
+
+#endif

@@ -1,0 +1,50 @@
+/* Moka responses: parsing the envelope and classifying the outcome.
+ *
+ * This is where the contract's "Outcome of a Moka call" table lives. The
+ * function is pure (no I/O, no clock) so the table is unit-tested row by
+ * row. Transport facts come in as plain values from the HTTP layer. */
+#ifndef MOKA_BRIDGE_MOKA_RESPONSE_H
+#define MOKA_BRIDGE_MOKA_RESPONSE_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+enum moka_outcome_kind {
+        MOKA_OUTCOME_SUCCESS,  /* 2xx + ResultCode Success: reply success */
+        MOKA_OUTCOME_BUSINESS, /* 2xx + other code (not EX): reply + DLQ */
+        MOKA_OUTCOME_RETRY,    /* transient: retry with backoff, budgeted */
+        MOKA_OUTCOME_OUTAGE,   /* 401/403/404/TLS: retry, not budgeted */
+};
+
+/* What the HTTP layer saw for one request. */
+struct moka_transport {
+        int curl_code;           /* CURLcode; 0 = a response arrived */
+        const char *curl_error;  /* curl's message when curl_code != 0 */
+        long http_status;
+        const char *body;
+        size_t body_len;
+        long retry_after_s;      /* Retry-After header, 0 when absent */
+};
+
+struct moka_outcome {
+        enum moka_outcome_kind kind;
+        char *result_code;    /* Moka's code verbatim (kinds SUCCESS and
+                               * BUSINESS, and EX), else NULL */
+        char *result_message; /* Moka's ResultMessage (or Exception) */
+        json_object *data;    /* Moka's Data on success, owned */
+        char cause[256];      /* one line for logs and result_message on
+                               * retries: "HTTP 503", "timeout: ..." */
+        long retry_after_s;
+};
+
+/* Classifies one response into `out` (which the caller clears with
+ * moka_outcome_clear). */
+void moka_classify(const struct moka_transport *t, struct moka_outcome *out);
+
+/* Frees what `out` holds and zeroes it; accepts an already cleared one. */
+void moka_outcome_clear(struct moka_outcome *out);
+
+const char *moka_outcome_kind_name(enum moka_outcome_kind kind);
+
+#endif

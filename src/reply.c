@@ -1,0 +1,148 @@
+#include "reply.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *reply_dlq_reason_name(enum reply_dlq_reason reason)
+{
+        switch (reason) {
+        case REPLY_DLQ_MOKA_RESULT:
+                return "moka-result";
+        case REPLY_DLQ_INVALID_EVENT:
+                return "invalid-event";
+        case REPLY_DLQ_RETRIES_EXHAUSTED:
+                return "retries-exhausted";
+        case REPLY_DLQ_NONE:
+                break;
+        }
+        return "";
+}
+
+void reply_format_time(int64_t epoch_ms, char out[32])
+{
+        time_t secs = (time_t)(epoch_ms / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(out + n, 32 - n, ".%03dZ", (int)(epoch_ms % 1000));
+}
+
+char *reply_render_value(const struct event *ev, const struct reply_outcome *o,
+                         const char *completed_at, size_t *len)
+{
+        const rd_kafka_message_t *m = ev->msg;
+        json_object *r = json_object_new_object();
+        json_object *src = json_object_new_object();
+        if (!r || !src) {
+                json_object_put(r);
+                json_object_put(src);
+                return NULL;
+        }
+        json_object_object_add(r, "schema", json_object_new_string(REPLY_SCHEMA));
+        json_object_object_add(r, "operation",
+                               json_object_new_string(
+                                       moka_operation_name(ev->op)));
+        json_object_object_add(r, "correlation_id",
+                               json_object_new_string(ev->correlation_id));
+        json_object_object_add(r, "status",
+                               json_object_new_string(o->success ? "success"
+                                                                 : "failure"));
+        json_object_object_add(r, "result_code",
+                               json_object_new_string(o->result_code));
+        json_object_object_add(r, "result_message",
+                               json_object_new_string(
+                                       o->result_message ? o->result_message
+                                                         : ""));
+        json_object_object_add(r, "attempts", json_object_new_int(o->attempts));
+        json_object_object_add(src, "topic",
+                               json_object_new_string(
+                                       rd_kafka_topic_name(m->rkt)));
+        json_object_object_add(src, "partition",
+                               json_object_new_int(m->partition));
+        json_object_object_add(src, "offset", json_object_new_int64(m->offset));
+        json_object_object_add(r, "source", src);
+        json_object_object_add(r, "data",
+                               o->data ? json_object_get(o->data) : NULL);
+        json_object_object_add(r, "completed_at",
+                               json_object_new_string(completed_at));
+
+        size_t n;
+        const char *s = json_object_to_json_string_length(
+                r, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        char *out = malloc(n + 1);
+        if (out) {
+                memcpy(out, s, n + 1);
+                *len = n;
+        }
+        json_object_put(r);
+        return out;
+}
+
+static void reply_add(rd_kafka_headers_t *h, const char *name,
+                      const char *value)
+{
+        rd_kafka_header_add(h, name, -1, value, -1);
+}
+
+rd_kafka_headers_t *reply_render_headers(const struct event *ev,
+                                         const struct reply_outcome *o)
+{
+        rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+        reply_add(h, "correlation-id", ev->correlation_id);
+        reply_add(h, "moka-result-code", o->result_code);
+        reply_add(h, "moka-status", o->success ? "success" : "failure");
+        return h;
+}
+
+rd_kafka_headers_t *reply_render_dlq_headers(const struct event *ev,
+                                             const struct reply_outcome *o,
+                                             const char *error_text,
+                                             const char *consumer_group,
+                                             const char *failed_at)
+{
+        rd_kafka_message_t *m = ev->msg;
+        rd_kafka_headers_t *orig = NULL;
+        rd_kafka_message_headers(m, &orig);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(
+                (orig ? rd_kafka_header_cnt(orig) : 0) + 11);
+
+        char replay_count[24] = "0";
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0;
+             orig && rd_kafka_header_get_all(orig, i, &name, &val, &size) ==
+                             RD_KAFKA_RESP_ERR_NO_ERROR;
+             i++) {
+                if (strncmp(name, "dlq.", 4) != 0) {
+                        rd_kafka_header_add(h, name, -1, val, (ssize_t)size);
+                } else if (strcmp(name, "dlq.replay-count") == 0 && val &&
+                           size < sizeof(replay_count)) {
+                        memcpy(replay_count, val, size);
+                        replay_count[size] = '\0';
+                }
+        }
+
+        char buf[64];
+        reply_add(h, "dlq.reason", reply_dlq_reason_name(o->dlq_reason));
+        reply_add(h, "dlq.result-code", o->result_code);
+        reply_add(h, "dlq.error", error_text ? error_text : "");
+        reply_add(h, "dlq.original-topic", rd_kafka_topic_name(m->rkt));
+        snprintf(buf, sizeof(buf), "%" PRId32, m->partition);
+        reply_add(h, "dlq.original-partition", buf);
+        snprintf(buf, sizeof(buf), "%" PRId64, m->offset);
+        reply_add(h, "dlq.original-offset", buf);
+        rd_kafka_timestamp_type_t tstype;
+        int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+        snprintf(buf, sizeof(buf), "%" PRId64, ts);
+        reply_add(h, "dlq.original-timestamp", buf);
+        snprintf(buf, sizeof(buf), "%d", o->attempts);
+        reply_add(h, "dlq.attempts", buf);
+        reply_add(h, "dlq.failed-at", failed_at);
+        reply_add(h, "dlq.consumer-group", consumer_group);
+        reply_add(h, "dlq.replay-count", replay_count);
+        return h;
+}
