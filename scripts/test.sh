@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test (unit and integration)
+# under ctest against a real Kafka broker started here and moka-sim.
+#   scripts/test.sh            all tests
+#   scripts/test.sh -L unit    only unit tests (any ctest arguments pass through)
+# The unit tests also run once more in an AddressSanitizer/UBSan build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+scripts/setup.sh
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+
+echo "== unit tests under AddressSanitizer + UBSan"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMOKA_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir build-asan -L unit --output-on-failure
+
+echo "== starting Kafka for the integration tests"
+KDIR=$(mktemp -d /tmp/moka-bridge-test-kafka.XXXXXX)
+cleanup() { "$ROOT/scripts/kafka.sh" stop "$KDIR" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+eval "$(scripts/kafka.sh start "$KDIR")"
+export KAFKA_BROKERS
+
+echo "== all tests"
+ctest --test-dir build --output-on-failure "$@"
