@@ -144,15 +144,15 @@ struct sim_blob *sim_blob_from_buf(struct sim_buf *b)
 
         if (b->oom)
                 return NULL;
-        blob = malloc(sizeof(*blob) + b->len + 1);
+        blob = malloc(sizeof(*blob));
         if (!blob)
                 return NULL;
         atomic_init(&blob->refs, 1);
-        blob->len = b->len;
-        if (b->len)
-                memcpy(blob->data, b->data, b->len);
-        blob->data[b->len] = '\0';
-        sim_buf_free(b);
+        blob->data = sim_buf_steal(b, &blob->len);
+        if (!blob->data) {
+                free(blob);
+                return NULL;
+        }
         return blob;
 }
 
@@ -169,6 +169,8 @@ void sim_blob_unref(struct sim_blob *blob)
         if (!blob)
                 return;
         if (atomic_fetch_sub_explicit(&blob->refs, 1,
-                                      memory_order_acq_rel) == 1)
+                                      memory_order_acq_rel) == 1) {
+                free(blob->data);
                 free(blob);
+        }
 }

@@ -21,7 +21,7 @@ struct sim_buf {
 struct sim_blob {
         atomic_int refs;
         size_t len;
-        char data[];
+        char *data;             /* NUL-terminated, owned */
 };
 
 /* Zero-initialised buffers are valid too; this only documents intent. */
@@ -45,7 +45,10 @@ void sim_buf_json_str(struct sim_buf *b, const char *s);
  */
 char *sim_buf_steal(struct sim_buf *b, size_t *len);
 
-/* Moves a buffer's contents into a new blob holding one reference. */
+/*
+ * Moves a buffer's contents (no copy) into a new blob holding one
+ * reference; the buffer is left empty. NULL on allocation failure.
+ */
 struct sim_blob *sim_blob_from_buf(struct sim_buf *b);
 
 /* Reference counting; both are safe from any thread, unref takes NULL. */

@@ -1,0 +1,603 @@
+"""Black-box tests of moka-sim over real HTTP.
+
+The simulator runs as a subprocess on a free port (--listen 127.0.0.1:0
+--port-file), seeded from config/moka-sim-fixture.json. Every test starts
+from POST /_sim/reset, so tests do not depend on each other.
+
+Environment: MOKA_BUILD_DIR (default /work/main/build) holds the binary at
+src/sim/moka-sim.
+"""
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+SOURCE_DIR = pathlib.Path(
+    os.environ.get("MOKA_SOURCE_DIR",
+                   pathlib.Path(__file__).resolve().parents[2]))
+BUILD_DIR = pathlib.Path(os.environ.get("MOKA_BUILD_DIR", "/work/main/build"))
+SIM = BUILD_DIR / "src" / "sim" / "moka-sim"
+FIXTURE = SOURCE_DIR / "config" / "moka-sim-fixture.json"
+
+UC = "/DealerCustomer/UpdateCustomer"
+SL = "/DealerSale/GetSaleList"
+UCP = "DealerCustomer.UpdateCustomer."
+
+# Dealers of config/moka-sim-fixture.json.
+D_OK = ("1731", "TestMoka2", "HYSYHDS8DU8HU")
+D_NO_SALES = ("1732", "TestMoka3", "QWERTY12KL9ZX")
+D_DENIED = ("1733", "TestMoka4", "PERM0DENY77AB")
+D_EX = ("1734", "TestMoka5", "EXEXEX123ABCD")
+D_BIG = ("1735", "TestMokaBig", "BIGLIST5000XY")
+SECRETS = [d[2] for d in (D_OK, D_NO_SALES, D_DENIED, D_EX, D_BIG)]
+
+
+def check_key(code, user, password):
+    raw = (code + "MK" + user + "PD" + password).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def auth(dealer=D_OK, key=None):
+    code, user, password = dealer
+    return {"DealerCode": code, "Username": user, "Password": password,
+            "CheckKey": key if key is not None
+            else check_key(code, user, password)}
+
+
+class Sim:
+    """A running moka-sim process."""
+
+    def __init__(self, *args):
+        self.dir = tempfile.TemporaryDirectory(prefix="moka-sim-test-")
+        port_file = pathlib.Path(self.dir.name) / "port"
+        self.out = open(pathlib.Path(self.dir.name) / "stdout", "w+")
+        self.err = open(pathlib.Path(self.dir.name) / "stderr", "w+")
+        if not SIM.exists():
+            pytest.fail(f"moka-sim binary not found at {SIM} "
+                        "(build it or set MOKA_BUILD_DIR)")
+        self.proc = subprocess.Popen(
+            [str(SIM), "--listen", "127.0.0.1:0",
+             "--port-file", str(port_file), *args],
+            stdout=self.out, stderr=self.err)
+        deadline = time.monotonic() + 10
+        while not port_file.exists() or not port_file.read_text().strip():
+            if self.proc.poll() is not None:
+                pytest.fail(f"moka-sim exited with {self.proc.returncode}: "
+                            f"{self.stderr()}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                pytest.fail("moka-sim did not write its port file in 10 s")
+            time.sleep(0.01)
+        self.port = int(port_file.read_text())
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.http = requests.Session()
+
+    def stdout(self):
+        self.out.seek(0)
+        return self.out.read()
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def post(self, path, body, **kw):
+        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return self.http.post(self.url + path, data=data,
+                              headers={"Content-Type": "application/json"},
+                              timeout=kw.pop("timeout", 10), **kw)
+
+    def get(self, path, **kw):
+        return self.http.get(self.url + path, timeout=10, **kw)
+
+    def faults(self, **settings):
+        r = self.post("/_sim/faults", settings)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def stop(self):
+        """SIGTERM; returns the exit status."""
+        self.http.close()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        finally:
+            self.out.close()
+            self.err.close()
+            self.dir.cleanup()
+
+
+@pytest.fixture(scope="module")
+def sim_proc():
+    sim = Sim("--fixture", str(FIXTURE), "--threads", "2")
+    yield sim
+    out, err = sim.stdout(), sim.stderr()
+    status = sim.stop()
+    assert status == 0, f"moka-sim exit status {status}: {err}"
+    assert out.startswith(f"moka-sim listening on 127.0.0.1:{sim.port}\n")
+    for secret in SECRETS + [check_key(*D_OK)]:
+        assert secret not in out and secret not in err, \
+            "a password or CheckKey was printed"
+
+
+@pytest.fixture
+def sim(sim_proc):
+    r = sim_proc.post("/_sim/reset", {})
+    assert r.status_code == 200, r.text
+    return sim_proc
+
+
+def update(sim, request, dealer=D_OK, key=None, **kw):
+    return sim.post(UC, {"DealerCustomerAuthentication": auth(dealer, key),
+                         "DealerCustomerRequest": request}, **kw)
+
+
+def sale_list(sim, dealer=D_OK, key=None, **kw):
+    return sim.post(SL, {"DealerSaleAuthentication": auth(dealer, key),
+                         "DealerSaleRequest": None}, **kw)
+
+
+def result(r):
+    assert r.status_code == 200, f"HTTP {r.status_code}: {r.text[:200]}"
+    body = r.json()
+    assert set(body) == {"Data", "ResultCode", "ResultMessage", "Exception"}
+    return body
+
+
+# ---- UpdateCustomer -------------------------------------------------------
+
+
+def test_update_success_echoes_customer_and_password(sim):
+    body = result(update(sim, {
+        "DealerCustomerId": "", "CustomerCode": "Customer",
+        "Password": "Elif1234", "FirstName": "Elif", "LastName": "Y",
+        "Gender": "2", "BirthDate": "19850710", "GsmNumber": "5301111111",
+        "Email": "elif.y@moka.com"}))
+    assert body["ResultCode"] == "Success"
+    assert body["Exception"] is None
+    assert body["Data"] == {
+        "DealerCustomer": {
+            "DealerCustomerId": 1033, "CustomerCode": "Customer",
+            "Password": "Elif1234", "FirstName": "Elif", "LastName": "Y",
+            "Gender": 2, "BirthDate": "19850710", "GsmNumber": "5301111111",
+            "Email": "elif.y@moka.com", "Address": "TAŞDELEN"},
+        "CardListCount": 0, "CardList": []}
+
+
+def test_update_changes_only_given_fields_and_persists(sim):
+    body = result(update(sim, {"DealerCustomerId": 1101,
+                               "FirstName": "Veli", "Gender": 2,
+                               "LastName": None, "Email": ""}))
+    cust = body["Data"]["DealerCustomer"]
+    assert (cust["CustomerCode"], cust["FirstName"], cust["LastName"],
+            cust["Gender"]) == ("C1", "Veli", "Kaya", 2)
+    again = result(update(sim, {"CustomerCode": "C1"}))
+    assert again["Data"]["DealerCustomer"]["FirstName"] == "Veli"
+
+
+def test_update_accepts_numeric_strings_and_numbers(sim):
+    body = result(update(sim, {"DealerCustomerId": "1102",
+                               "CustomerCode": "C2", "Gender": 1,
+                               "GsmNumber": 5301234567}))
+    cust = body["Data"]["DealerCustomer"]
+    assert cust["DealerCustomerId"] == 1102 and cust["Gender"] == 1
+    assert cust["GsmNumber"] == "5301234567"
+
+
+@pytest.mark.parametrize("body", [
+    "{not json",
+    "[1, 2]",
+    {"DealerCustomerRequest": {"CustomerCode": "C1"}},
+    {"DealerCustomerAuthentication": auth()},
+    {"DealerCustomerAuthentication": auth(),
+     "DealerCustomerRequest": None},
+    {"DealerCustomerAuthentication": auth(),
+     "DealerCustomerRequest": {"CustomerCode": "C1", "Gender": "female"}},
+    {"DealerCustomerAuthentication": dict(auth(), Password="wrong"),
+     "DealerCustomerRequest": {"CustomerCode": "C1"}},
+    {"DealerCustomerAuthentication": dict(auth(), DealerCode="9999"),
+     "DealerCustomerRequest": {"CustomerCode": "C1"}},
+], ids=["broken-json", "not-object", "no-auth", "no-request",
+        "null-request", "bad-gender", "wrong-password", "unknown-dealer"])
+def test_update_invalid_request(sim, body):
+    res = result(sim.post(UC, body))
+    assert res["ResultCode"] == UCP + "InvalidRequest"
+    assert res["Data"] is None
+
+
+@pytest.mark.parametrize("key", [
+    "0" * 64,
+    check_key(*D_OK).upper(),
+    check_key("1731", "TestMoka2", "HYSYHDS8DU8HU ").lower(),
+    "",
+], ids=["zeros", "uppercase", "other-password", "empty"])
+def test_update_checkkey_mismatch_is_invalid_request(sim, key):
+    res = result(update(sim, {"CustomerCode": "C1"}, key=key))
+    assert res["ResultCode"] == UCP + "InvalidRequest"
+
+
+def test_checkkey_test_vector():
+    assert check_key(*D_OK) == \
+        "1c1cccfe19b782415c207f1d66f97889cf11ed6d1e1ad6f585e5fe70b6f5da90"
+
+
+@pytest.mark.parametrize("request_obj,code", [
+    ({"CustomerCode": "", "DealerCustomerId": ""},
+     "CustomerCodeOrDealerCustomerIdMustBeGiven"),
+    ({"DealerCustomerId": 0, "FirstName": "x"},
+     "CustomerCodeOrDealerCustomerIdMustBeGiven"),
+    ({"CustomerCode": "C1", "Email": "not-an-email"}, "InvalidEmailFormat"),
+    ({"CustomerCode": "C1", "Email": "a@b"}, "InvalidEmailFormat"),
+    ({"DealerCustomerId": 999999}, "DealerCustomerNotFound"),
+    ({"CustomerCode": "nobody"}, "DealerCustomerNotFound"),
+    ({"DealerCustomerId": 1301, "CustomerCode": "dup-b"},
+     "CustomerCodeAlreadyUsing"),
+    ({"DealerCustomerId": "1301", "CustomerCode": "no-such-code"},
+     "CustomerCodeDoesntMatchDealerCustomerId"),
+])
+def test_update_business_failures(sim, request_obj, code):
+    res = result(update(sim, request_obj))
+    assert res["ResultCode"] == UCP + code
+    assert res["Data"] is None and res["Exception"] is None
+
+
+def test_update_fixture_ex_customer(sim):
+    for req in ({"CustomerCode": "C-EX"}, {"DealerCustomerId": 1201}):
+        res = result(update(sim, req))
+        assert res["ResultCode"] == "EX"
+        assert res["Data"] is None
+        assert res["ResultMessage"] and res["Exception"]
+
+
+def test_update_auto_prefix_creates_customer(sim):
+    first = result(update(sim, {"CustomerCode": "auto-42",
+                                "FirstName": "Zeynep"}))
+    assert first["ResultCode"] == "Success"
+    cust = first["Data"]["DealerCustomer"]
+    assert cust["CustomerCode"] == "auto-42"
+    assert cust["FirstName"] == "Zeynep"
+    second = result(update(sim, {"CustomerCode": "auto-43"}))
+    new_id = second["Data"]["DealerCustomer"]["DealerCustomerId"]
+    assert new_id == cust["DealerCustomerId"] + 1
+    by_id = result(update(sim, {"DealerCustomerId": cust["DealerCustomerId"]}))
+    assert by_id["Data"]["DealerCustomer"]["FirstName"] == "Zeynep"
+
+
+# ---- GetSaleList -----------------------------------------------------------
+
+
+def test_sale_list_success_has_every_field(sim):
+    r = sale_list(sim)
+    body = result(r)
+    assert body["ResultCode"] == "Success"
+    data = body["Data"]
+    assert data["DealerSaleListCount"] == 3 == len(data["DealerSaleList"])
+    first = data["DealerSaleList"][0]
+    assert list(first) == [
+        "DealerSaleId", "SaleCode", "DealerCustomerId", "CustomerCode",
+        "DealerProductId", "ProductCode", "Amount", "Currency",
+        "InstallmentNumber", "DealerSaleScheduleId", "SaleDate",
+        "BeginDate", "EndDate", "HowManyTrial", "Description", "PlanType",
+        "DealerCustomerTypeId", "DefaultCard1Token", "DefaultCard2Token",
+        "DefaultCard3Token"]
+    assert first["DefaultCard1Token"] == \
+        "9de41bb0-e82f-4670-b36b-d71ff27a3111"
+    # Amount is a decimal with two places, as Moka writes it.
+    assert '"Amount":1.00,' in r.text and '"Amount":25.45,' in r.text
+    assert '"Amount":1200.50,' in r.text
+
+
+def test_sale_list_accepts_body_without_sale_request(sim):
+    res = result(sim.post(SL, {"DealerSaleAuthentication": auth()}))
+    assert res["ResultCode"] == "Success"
+
+
+@pytest.mark.parametrize("dealer,code", [
+    (D_NO_SALES, "DealerSale.GetSaleList.DealerSaleNotFund"),
+    (D_DENIED, "DealerSale.GetSaleList.PermissionDenied"),
+    (D_EX, "EX"),
+])
+def test_sale_list_failures(sim, dealer, code):
+    res = result(sale_list(sim, dealer))
+    assert res["ResultCode"] == code
+    assert res["Data"] is None
+
+
+@pytest.mark.parametrize("body", [
+    "nope",
+    {"DealerSaleRequest": None},
+    {"DealerSaleAuthentication": auth(key="f" * 64)},
+    {"DealerSaleAuthentication": dict(auth(), Username="TestMoka3")},
+], ids=["broken-json", "no-auth", "bad-checkkey", "wrong-user"])
+def test_sale_list_invalid_request(sim, body):
+    res = result(sim.post(SL, body))
+    assert res["ResultCode"] == "DealerSale.GetSale.InvalidRequest"
+
+
+def test_sale_list_generated_big_list(sim):
+    body = result(sale_list(sim, D_BIG, timeout=30))
+    assert body["Data"]["DealerSaleListCount"] == 50000
+    assert len(body["Data"]["DealerSaleList"]) == 50000
+
+
+def test_count_key_quirk_option():
+    quirky = Sim("--count-key-quirk")       # built-in data set
+    try:
+        r = quirky.post(SL, {"DealerSaleAuthentication": auth()})
+        body = result(r)
+        assert " DealerSaleListCount" in body["Data"]
+        assert "DealerSaleListCount" not in body["Data"]
+        assert r.text.startswith('{"Data":{" DealerSaleListCount":2,')
+    finally:
+        assert quirky.stop() == 0
+
+
+def test_unknown_path_and_wrong_method(sim):
+    assert sim.post("/DealerCustomer/Nope", {}).status_code == 404
+    r = sim.get(UC)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+
+
+# ---- faults ----------------------------------------------------------------
+
+
+def test_rule_http_503_with_retry_after_then_normal(sim):
+    sim.faults(retry_after=3, rules=[
+        {"customer": "C9", "kind": "http_503", "count": 2}])
+    for _ in range(2):
+        r = update(sim, {"CustomerCode": "C9"})
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "3"
+        assert r.text == "Service Unavailable"
+    assert result(update(sim, {"CustomerCode": "C9"}))["ResultCode"] == \
+        "Success"
+    assert sim.get("/_sim/faults").json()["rules"][0]["count"] == 0
+
+
+@pytest.mark.parametrize("kind,status", [
+    ("http_500", 500), ("http_429", 429), ("http_401", 401),
+    ("http_403", 403)])
+def test_rule_http_statuses(sim, kind, status):
+    sim.faults(rules=[{"customer": "C8", "kind": kind}])
+    r = update(sim, {"CustomerCode": "C8"})
+    assert r.status_code == status
+    assert ("Retry-After" in r.headers) is False
+
+
+def test_rule_matches_dealer_customer_id(sim):
+    sim.faults(rules=[{"customer": "1104", "kind": "http_429",
+                       "retry_after": 1}])
+    r = update(sim, {"DealerCustomerId": 1104})
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+
+
+def test_rule_ex(sim):
+    sim.faults(rules=[{"customer": "C7", "kind": "ex"}])
+    res = result(update(sim, {"CustomerCode": "C7", "FirstName": "New"}))
+    assert res["ResultCode"] == "EX" and res["Data"] is None
+    assert res["Exception"]
+    # The failed call had no effect.
+    after = result(update(sim, {"CustomerCode": "C7"}))
+    assert after["Data"]["DealerCustomer"]["FirstName"] is None
+
+
+def test_rule_reset_drops_connection(sim):
+    sim.faults(rules=[{"customer": "C6", "kind": "reset"}])
+    with pytest.raises(requests.exceptions.ConnectionError):
+        update(sim, {"CustomerCode": "C6"})
+    assert result(update(sim, {"CustomerCode": "C6"}))["ResultCode"] == \
+        "Success"
+
+
+def test_rule_malformed_body(sim):
+    sim.faults(rules=[{"customer": "C5", "kind": "malformed"}])
+    r = update(sim, {"CustomerCode": "C5"})
+    assert r.status_code == 200
+    with pytest.raises(ValueError):
+        json.loads(r.text)
+
+
+def test_rule_for_sale_list(sim):
+    sim.faults(rules=[{"customer": "*sale-list*", "kind": "ex"}])
+    assert result(sale_list(sim))["ResultCode"] == "EX"
+    assert result(sale_list(sim))["ResultCode"] == "Success"
+
+
+def test_rule_hang_holds_then_answers(sim):
+    sim.faults(rules=[{"customer": "C4", "kind": "hang", "hang_ms": 400}])
+    t0 = time.monotonic()
+    res = result(update(sim, {"CustomerCode": "C4"}))
+    assert time.monotonic() - t0 >= 0.4
+    assert res["ResultCode"] == "Success"
+
+
+def test_hang_rate_times_out_client(sim):
+    sim.faults(hang_rate=1.0, hang_ms=1500)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        update(sim, {"CustomerCode": "C1"}, timeout=0.3)
+    assert sim.get("/_sim/stats").json()["faults"]["hang"] == 1
+
+
+def test_latency_is_applied(sim):
+    sim.faults(latency_ms=250, latency_jitter_ms=50)
+    for _ in range(3):
+        t0 = time.monotonic()
+        assert result(update(sim, {"CustomerCode": "C1"}))["ResultCode"] \
+            == "Success"
+        assert time.monotonic() - t0 >= 0.25
+    sim.faults(latency_ms=0, latency_jitter_ms=0)
+    t0 = time.monotonic()
+    result(update(sim, {"CustomerCode": "C1"}))
+    assert time.monotonic() - t0 < 0.25
+
+
+def test_delayed_requests_do_not_block_workers(sim):
+    # 300 concurrent requests held 500 ms each by 2 worker threads:
+    # they must overlap, so the lot takes about 0.5 s, not 75 s.
+    sim.faults(latency_ms=500)
+    n = 300
+
+    def one(i):
+        with requests.Session() as s:
+            r = s.post(sim.url + UC, timeout=20, data=json.dumps({
+                "DealerCustomerAuthentication": auth(),
+                "DealerCustomerRequest": {"CustomerCode": f"auto-c{i}"}}))
+            return r.json()["ResultCode"]
+
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        codes = list(pool.map(one, range(n)))
+    elapsed = time.monotonic() - t0
+    assert codes == ["Success"] * n
+    assert 0.5 <= elapsed < 5, elapsed
+    assert sim.get("/_sim/stats").json()["in_flight"] == 1  # this GET
+
+
+def test_error_rate_and_ex_rate(sim):
+    sim.faults(error_rate=1.0, retry_after=2)
+    r = update(sim, {"CustomerCode": "C1"})
+    assert r.status_code == 503 and r.headers["Retry-After"] == "2"
+    sim.faults(error_rate=1.0, error_status=500)
+    r = update(sim, {"CustomerCode": "C1"})
+    assert r.status_code == 500 and "Retry-After" not in r.headers
+    sim.faults(error_rate=0, ex_rate=1.0)
+    assert result(update(sim, {"CustomerCode": "C1"}))["ResultCode"] == "EX"
+    sim.faults(ex_rate=0, reset_rate=1.0)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        update(sim, {"CustomerCode": "C1"})
+    sim.faults(reset_rate=0, malformed_rate=1.0)
+    with pytest.raises(ValueError):
+        update(sim, {"CustomerCode": "C1"}).json()
+
+
+def test_outage_on_and_off(sim):
+    sim.faults(latency_ms=2000, retry_after=5)
+    assert sim.faults(outage=True)["outage"] is True
+    t0 = time.monotonic()
+    for call in (lambda: update(sim, {"CustomerCode": "C1"}),
+                 lambda: sale_list(sim)):
+        r = call()
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert time.monotonic() - t0 < 1.0, "outage answers at once"
+    sim.faults(outage=False, latency_ms=0)
+    assert result(update(sim, {"CustomerCode": "C1"}))["ResultCode"] == \
+        "Success"
+    stats = sim.get("/_sim/stats").json()
+    assert stats["faults"]["outage"] == 2
+    assert stats["by_result"]["http_503"] == 2
+
+
+def test_faults_api_validates(sim):
+    for bad in ({"error_rate": 2}, {"nope": 1}, {"outage": "yes"},
+                {"rules": [{"customer": "C1", "kind": "explode"}]},
+                {"rules": [{"kind": "ex"}]}, "not json"):
+        r = sim.post("/_sim/faults", bad)
+        assert r.status_code == 400, bad
+        assert "error" in r.json()
+    settings = sim.get("/_sim/faults").json()
+    assert settings["error_rate"] == 0 and settings["rules"] == []
+    assert settings["hang_ms"] == 60000 and settings["error_status"] == 503
+
+
+# ---- stats, call log, reset -------------------------------------------------
+
+
+def test_stats_count_requests_and_results(sim):
+    result(update(sim, {"CustomerCode": "C1"}))
+    result(update(sim, {"CustomerCode": "nobody"}))
+    result(sale_list(sim))
+    sim.faults(rules=[{"customer": "C2", "kind": "http_503"}])
+    update(sim, {"CustomerCode": "C2"})
+    sim.post("/nowhere", {})
+    stats = sim.get("/_sim/stats").json()
+    assert stats["requests_total"] == 4
+    assert stats["by_endpoint"] == {UC: 3, SL: 1}
+    assert stats["by_result"] == {
+        "Success": 2, UCP + "DealerCustomerNotFound": 1, "http_503": 1}
+    assert stats["faults"] == {"rule": 1}
+    assert stats["not_found"] == 1
+    assert stats["in_flight"] == 1
+
+
+def test_call_log_keeps_arrival_order_and_retries(sim):
+    sim.faults(rules=[{"customer": "C3", "kind": "http_503"}])
+    sent = [{"CustomerCode": "C3", "FirstName": f"v{i}", "Gender": str(i)}
+            for i in range(5)]
+    update(sim, sent[0])                # faulted: 503
+    for req in sent:                    # the "retry" of sent[0], then more
+        result(update(sim, req))
+    update(sim, {"DealerCustomerId": 1103, "FirstName": "by-id"})
+    calls = sim.get("/_sim/calls", params={"customer": "C3"}).json()
+    assert calls == {"customer": "C3", "calls": [sent[0]] + sent}
+    by_id = sim.get("/_sim/calls", params={"customer": "1103"}).json()
+    assert by_id["calls"] == [{"DealerCustomerId": 1103,
+                               "FirstName": "by-id"}]
+    sale_list(sim)
+    summary = sim.get("/_sim/calls").json()
+    assert summary["customers"] == {"C3": 6, "1103": 1, "*sale-list*": 1}
+    sales = sim.get("/_sim/calls",
+                    params={"customer": "*sale-list*"}).json()["calls"]
+    assert sales == [{"DealerCode": "1731", "DealerSaleRequest": None}]
+    text = sim.get("/_sim/calls", params={"customer": "C3"}).text
+    assert "CheckKey" not in text and D_OK[2] not in text
+
+
+def test_call_log_records_requests_that_fail_auth(sim):
+    update(sim, {"CustomerCode": "C1", "FirstName": "x"}, key="0" * 64)
+    calls = sim.get("/_sim/calls", params={"customer": "C1"}).json()
+    assert calls["calls"] == [{"CustomerCode": "C1", "FirstName": "x"}]
+
+
+def test_reset_restores_everything(sim):
+    result(update(sim, {"CustomerCode": "C1", "FirstName": "Changed"}))
+    result(update(sim, {"CustomerCode": "auto-reset"}))
+    sim.faults(latency_ms=10, outage=False,
+               rules=[{"customer": "C2", "kind": "ex"}])
+    assert sim.post("/_sim/reset", {}).json() == {"reset": True}
+    stats = sim.get("/_sim/stats").json()
+    assert stats["requests_total"] == 0 and stats["by_result"] == {}
+    assert sim.get("/_sim/calls").json()["customers"] == {}
+    faults = sim.get("/_sim/faults").json()
+    assert faults["latency_ms"] == 0 and faults["rules"] == []
+    c1 = result(update(sim, {"CustomerCode": "C1"}))
+    assert c1["Data"]["DealerCustomer"]["FirstName"] == "Ali"
+    gone = result(update(sim, {"DealerCustomerId": 100000}))
+    assert gone["ResultCode"] == UCP + "DealerCustomerNotFound"
+    assert result(update(sim, {"CustomerCode": "C2"}))["ResultCode"] == \
+        "Success"
+
+
+def test_sigterm_with_suspended_requests_exits_cleanly():
+    other = Sim("--latency-ms", "60000")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(requests.post, other.url + UC,
+                               data=json.dumps({
+                                   "DealerCustomerAuthentication": auth(),
+                                   "DealerCustomerRequest":
+                                       {"CustomerCode": "C1"}}),
+                               timeout=20)
+                   for _ in range(4)]
+        deadline = time.monotonic() + 5
+        while other.get("/_sim/stats").json()["timers_pending"] < 4:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        assert other.stop() == 0
+        assert time.monotonic() - t0 < 5
+        for f in futures:
+            try:
+                f.result()
+            except requests.exceptions.RequestException:
+                pass        # answered or dropped: either is fine at exit
