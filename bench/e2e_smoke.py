@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""End-to-end throughput of a running setup: loads N customer-update events
+with K distinct keys into a fresh input topic, starts moka-bridge, and waits
+until every reply has arrived (by the reply topic's high watermarks, so the
+measurement itself costs nothing). Prints events/s, CPU per event and peak
+RSS of the moka-bridge process.
+
+  bench/e2e_smoke.py --brokers HOST:PORT --moka-url URL [--events N] [--keys K]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def reply_count(consumer, topic, partitions):
+    total = 0
+    for p in range(partitions):
+        lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
+        total += hi - lo
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--brokers", required=True)
+    ap.add_argument("--moka-url", required=True)
+    ap.add_argument("--events", type=int, default=100000)
+    ap.add_argument("--keys", type=int, default=10000)
+    ap.add_argument("--partitions", type=int, default=8)
+    ap.add_argument("--bridge", default=os.path.join(ROOT, "build", "moka-bridge"))
+    ap.add_argument("--timeout", type=float, default=600)
+    a = ap.parse_args()
+
+    run = uuid.uuid4().hex[:8]
+    cu, sl = f"bench.{run}.cu", f"bench.{run}.sl"
+    admin = AdminClient({"bootstrap.servers": a.brokers})
+    topics = [NewTopic(t, a.partitions, 1) for t in
+              (cu, cu + ".reply", cu + ".dlq", sl, sl + ".reply", sl + ".dlq")]
+    for f in admin.create_topics(topics).values():
+        f.result()
+
+    prod = Producer({"bootstrap.servers": a.brokers, "linger.ms": 20,
+                     "queue.buffering.max.messages": 2000000})
+    for i in range(a.events):
+        key = "auto-%d" % (i % a.keys)
+        prod.produce(cu, key=key, value=json.dumps(
+            {"CustomerCode": key, "FirstName": "N", "LastName": "seq-%07d" % i}))
+        if i % 10000 == 0:
+            prod.poll(0)
+    prod.flush()
+
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    conf.write(f"""
+kafka: {{ brokers = "{a.brokers}"; group_id = "bench-{run}"; }};
+moka: {{ base_url = "{a.moka_url}"; dealer_code = "1731"; username = "TestMoka2";
+        password = "HYSYHDS8DU8HU"; tls_verify = false; }};
+topics: {{ customer_update = "{cu}"; sale_list = "{sl}"; }};
+log: {{ level = "warn"; }};
+""")
+    conf.close()
+    watch = Consumer({"bootstrap.servers": a.brokers, "group.id": "bench-watch-" + run})
+    t0 = time.time()
+    bridge = subprocess.Popen([a.bridge, "run", "--config", conf.name])
+    first = None
+    done = 0
+    while time.time() - t0 < a.timeout:
+        done = reply_count(watch, cu + ".reply", a.partitions)
+        if done and first is None:
+            first = (time.time(), done)
+        if done >= a.events:
+            break
+        time.sleep(0.05)
+    t1 = time.time()
+    with open(f"/proc/{bridge.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    with open(f"/proc/{bridge.pid}/status") as f:
+        hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
+    bridge.terminate()
+    bridge.wait(timeout=60)
+    os.unlink(conf.name)
+    if done < a.events:
+        print(f"only {done} of {a.events} replies", file=sys.stderr)
+        return 1
+    # From the first reply on, so group join time is not counted.
+    steady = (done - first[1]) / (t1 - first[0]) if t1 > first[0] else 0
+    print(json.dumps({
+        "events": a.events, "keys": a.keys,
+        "seconds_total": round(t1 - t0, 2),
+        "events_per_s_total": round(a.events / (t1 - t0)),
+        "events_per_s_after_first_reply": round(steady),
+        "cpu_s": cpu, "cpu_us_per_event": round(cpu * 1e6 / a.events, 1),
+        "peak_rss_kb": int(hwm)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
