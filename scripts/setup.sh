@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Install what moka-bridge needs to build and test, then fetch the Kafka broker jars.
+# Idempotent and fast when everything is present: each step checks before it works.
+#
+#   scripts/setup.sh            everything
+#   SKIP_KAFKA_FETCH=1 scripts/setup.sh   packages only (no Kafka jars)
+#
+# Debian packages via apt-get, Python packages via `python3 -m pip`, Kafka jars via
+# scripts/kafka.sh fetch (Maven).  See docs/kafka-local.md.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+APT_PACKAGES=(
+    build-essential cmake pkg-config
+    librdkafka-dev libcurl4-openssl-dev libjson-c-dev libssl-dev libconfig-dev libmicrohttpd-dev
+    kcat valgrind
+)
+# pip name -> import name
+PIP_PACKAGES=(confluent-kafka:confluent_kafka pytest:pytest requests:requests)
+
+say() { echo "setup: $*"; }
+
+SUDO=()
+if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || { say "error: not root and no sudo"; exit 1; }
+    SUDO=(sudo)
+fi
+
+# ---------------------------------------------------------------- Debian packages
+
+# The real interpreter behind `python3` (skips pyenv's shim on later calls); empty if none.
+find_python() {
+    command -v python3 >/dev/null 2>&1 || return 0
+    python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true
+}
+PY=$(find_python)
+
+# The given Debian packages that are not installed (one dpkg-query for all).
+apt_missing() {
+    local p installed
+    installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '$NF == "installed" {print $1}' || true)
+    for p in "$@"; do
+        grep -qxF "$p" <<<"$installed" || echo "$p"
+    done
+}
+
+# Python modules (import names) that python3 cannot find.
+py_missing() {
+    "$PY" -c '
+import importlib.util, sys
+print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))' "$@"
+}
+
+mapfile -t missing < <(apt_missing "${APT_PACKAGES[@]}")
+if [[ -z $PY ]]; then
+    missing+=(python3 python3-pip)
+elif [[ -n $(py_missing pip) ]]; then
+    # pip missing: Debian's python3-pip (for a pyenv python3, ensurepip below).
+    [[ -n $(apt_missing python3-pip) ]] && missing+=(python3-pip)
+fi
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+
+if ((${#missing[@]})); then
+    say "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update -qq
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    hash -r
+    [[ -n $PY ]] || PY=$(find_python)
+    [[ -n $PY ]] || { say "error: no python3 after apt-get install"; exit 1; }
+else
+    say "Debian packages: all present"
+fi
+
+# ---------------------------------------------------------------- Python packages
+
+if [[ -n $(py_missing pip) ]]; then
+    # python3 on PATH is not Debian's (pyenv): give it its own pip.
+    say "$PY has no pip: ensurepip"
+    "$PY" -m ensurepip --upgrade >/dev/null
+fi
+
+pip_names=()
+import_names=()
+for entry in "${PIP_PACKAGES[@]}"; do
+    pip_names+=("${entry%%:*}")
+    import_names+=("${entry#*:}")
+done
+read -r -a missing_imports <<<"$(py_missing "${import_names[@]}")"
+pip_missing=()
+for i in "${!import_names[@]}"; do
+    [[ " ${missing_imports[*]-} " == *" ${import_names[$i]} "* ]] && pip_missing+=("${pip_names[$i]}")
+done
+
+if ((${#pip_missing[@]})); then
+    say "pip install ${pip_missing[*]} ($PY)"
+    out=$(mktemp)
+    if ! "$PY" -m pip install -q --disable-pip-version-check "${pip_missing[@]}" >"$out" 2>&1; then
+        if grep -q "externally-managed-environment" "$out"; then
+            say "PEP 668 externally managed python: retrying with --break-system-packages"
+            "$PY" -m pip install -q --disable-pip-version-check --break-system-packages "${pip_missing[@]}"
+        else
+            cat "$out" >&2
+            rm -f "$out"
+            say "error: pip install ${pip_missing[*]} failed"
+            exit 1
+        fi
+    fi
+    rm -f "$out"
+    "$PY" -c "import $(IFS=,; echo "${import_names[*]}")" || { say "error: $PY cannot import ${import_names[*]} after pip install"; exit 1; }
+else
+    say "Python packages: all present"
+fi
+
+# ---------------------------------------------------------------- Kafka jars
+
+if [[ ${SKIP_KAFKA_FETCH:-0} == 1 ]]; then
+    say "Kafka jars: skipped (SKIP_KAFKA_FETCH=1)"
+else
+    "$SCRIPT_DIR/kafka.sh" fetch
+fi
+say "done"
