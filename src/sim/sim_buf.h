@@ -30,9 +30,16 @@ void sim_buf_init(struct sim_buf *b);
 /* Releases the storage; the buffer is empty and reusable afterwards. */
 void sim_buf_free(struct sim_buf *b);
 
-/* Appends bytes; on allocation failure sets b->oom and drops the data. */
+/*
+ * Appenders. On allocation failure they set b->oom and drop the data, so
+ * a renderer checks once at the end instead of after every call.
+ */
 void sim_buf_append(struct sim_buf *b, const char *s, size_t n);
+
+/* Appends a C string. */
 void sim_buf_puts(struct sim_buf *b, const char *s);
+
+/* Appends printf-formatted text. */
 void sim_buf_printf(struct sim_buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
@@ -51,8 +58,10 @@ char *sim_buf_steal(struct sim_buf *b, size_t *len);
  */
 struct sim_blob *sim_blob_from_buf(struct sim_buf *b);
 
-/* Reference counting; both are safe from any thread, unref takes NULL. */
+/* Takes one more reference (any thread); returns blob. */
 struct sim_blob *sim_blob_ref(struct sim_blob *blob);
+
+/* Drops a reference and frees on the last one (any thread); takes NULL. */
 void sim_blob_unref(struct sim_blob *blob);
 
 #endif

@@ -33,6 +33,7 @@ int sim_map_put(struct sim_map *m, const char *key, void *value);
 /* Removes key and returns its value (NULL if absent). */
 void *sim_map_remove(struct sim_map *m, const char *key);
 
+/* Number of entries. */
 size_t sim_map_count(const struct sim_map *m);
 
 /* Calls fn on every entry in table order; fn must not modify the map. */

@@ -19,6 +19,7 @@ struct sim_stats;
 /* The URL path of an endpoint ("/DealerCustomer/UpdateCustomer"). */
 const char *sim_endpoint_path(enum sim_endpoint ep);
 
+/* All counters at zero; NULL on allocation failure. */
 struct sim_stats *sim_stats_create(void);
 
 /* Accepts NULL. */

@@ -14,7 +14,7 @@
 struct timer_entry {
         uint64_t due_ns;
         uint64_t seq;           /* FIFO among equal deadlines */
-        sim_timer_fn *fn;
+        void (*fn)(void *arg);
         void *arg;
 };
 
@@ -154,8 +154,8 @@ struct sim_timer *sim_timer_create(void)
         return t;
 }
 
-int sim_timer_add(struct sim_timer *t, uint64_t delay_ms, sim_timer_fn *fn,
-                  void *arg)
+int sim_timer_add(struct sim_timer *t, uint64_t delay_ms,
+                  void (*fn)(void *arg), void *arg)
 {
         struct timer_entry e;
 

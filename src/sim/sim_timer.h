@@ -12,8 +12,6 @@
 
 struct sim_timer;
 
-typedef void (sim_timer_fn)(void *arg);
-
 /* Starts the timer thread; NULL (with errno) on failure. */
 struct sim_timer *sim_timer_create(void);
 
@@ -22,8 +20,8 @@ struct sim_timer *sim_timer_create(void);
  * thread. Returns -1 once sim_timer_stop() has begun: the caller then
  * does the work itself.
  */
-int sim_timer_add(struct sim_timer *t, uint64_t delay_ms, sim_timer_fn *fn,
-                  void *arg);
+int sim_timer_add(struct sim_timer *t, uint64_t delay_ms,
+                  void (*fn)(void *arg), void *arg);
 
 /* Number of callbacks waiting. Any thread. */
 size_t sim_timer_pending(struct sim_timer *t);
