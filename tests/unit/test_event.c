@@ -1,0 +1,612 @@
+/* Unit tests of event.c: validation of customer-update and sale-list values
+ * (every rule of the contract, with a message naming the field and never
+ * the customer's Password), and event_create on real consumed messages
+ * from librdkafka's mock cluster (correlation id, ordering key, invalid
+ * events, the customer password pointer). */
+#include "event.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "check.h"
+#include "test_kafka_mock.h"
+
+/* Distinctive, so finding it in a message is unambiguous. */
+#define PW "Zq7-Parola-Gizli"
+
+static char err[512];
+
+/* Validates exactly `len` bytes, from a heap copy without a trailing NUL
+ * so that a read past the end shows up under valgrind and ASan. */
+static json_object *validate_n(const char *text, size_t len)
+{
+        char *copy = malloc(len ? len : 1);
+        memcpy(copy, text, len);
+        memset(err, 0, sizeof(err));
+        json_object *r =
+                event_validate_customer_update(copy, len, err, sizeof(err));
+        free(copy);
+        return r;
+}
+
+static json_object *validate(const char *text)
+{
+        return validate_n(text, strlen(text));
+}
+
+static const char *member_string(json_object *obj, const char *name)
+{
+        json_object *v;
+        if (!json_object_object_get_ex(obj, name, &v) ||
+            !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+/* The member `name` is an integer (not a string) equal to `want`. */
+static int member_int_is(json_object *obj, const char *name, int64_t want)
+{
+        json_object *v;
+        return json_object_object_get_ex(obj, name, &v) &&
+               json_object_is_type(v, json_type_int) &&
+               json_object_get_int64(v) == want;
+}
+
+static int has_member(json_object *obj, const char *name)
+{
+        return json_object_object_get_ex(obj, name, NULL);
+}
+
+/* `text` is rejected; the message contains each of the needles (up to 2,
+ * NULL for none) and never the Password value. */
+static void reject_n(const char *what, const char *text, size_t len,
+                     const char *needle1, const char *needle2)
+{
+        json_object *r = validate_n(text, len);
+        int ok = CHECK(r == NULL);
+        ok &= CHECK(err[0] != '\0');
+        if (needle1)
+                ok &= CHECK_CONTAINS(err, needle1);
+        if (needle2)
+                ok &= CHECK_CONTAINS(err, needle2);
+        ok &= CHECK_NOT_CONTAINS(err, PW);
+        if (!ok)
+                fprintf(stderr, "  for %s\n", what);
+        json_object_put(r);
+}
+
+#define REJECT(what, text, n1, n2)                                            \
+        reject_n((what), (text), strlen(text), (n1), (n2))
+
+/* `unit` repeated `count` times, malloc'd. */
+static char *repeat(const char *unit, size_t count)
+{
+        size_t ulen = strlen(unit);
+        char *s = malloc(ulen * count + 1);
+        for (size_t i = 0; i < count; i++)
+                memcpy(s + i * ulen, unit, ulen);
+        s[ulen * count] = '\0';
+        return s;
+}
+
+/* {"<name>":"<unit x count>"}, malloc'd */
+static char *string_field(const char *name, const char *unit, size_t count)
+{
+        char *v = repeat(unit, count);
+        char *s = malloc(strlen(name) + strlen(v) + 8);
+        sprintf(s, "{\"%s\":\"%s\"}", name, v);
+        free(v);
+        return s;
+}
+
+static void test_seed_sample(void)
+{
+        /* the DealerCustomerRequest of Moka's own UpdateCustomer sample */
+        const char *seed = "{\n"
+                           "\t\"DealerCustomerId\": \"\",\n"
+                           "\t\"CustomerCode\": \"Customer\",\n"
+                           "\t\"Password\": \"Elif1234\",\n"
+                           "\t\"FirstName\": \"Elif\",\n"
+                           "\t\"LastName\": \"Y\",\n"
+                           "\t\"Gender\": \"2\",\n"
+                           "\t\"BirthDate\": \"19850710\",\n"
+                           "\t\"GsmNumber\": \"5301111111\",\n"
+                           "\t\"Email\": \"elif.y@moka.com\"\n"
+                           "}";
+        json_object *r = validate(seed);
+        if (!CHECK(r != NULL)) {
+                fprintf(stderr, "  error: %s\n", err);
+                return;
+        }
+        CHECK(json_object_is_type(r, json_type_object));
+        /* "DealerCustomerId": "" is dropped, the 8 others kept */
+        CHECK_INT_EQ(json_object_object_length(r), 8);
+        CHECK(!has_member(r, "DealerCustomerId"));
+        CHECK(member_int_is(r, "Gender", 2));
+        CHECK_STR_EQ(member_string(r, "CustomerCode"), "Customer");
+        CHECK_STR_EQ(member_string(r, "Password"), "Elif1234");
+        CHECK_STR_EQ(member_string(r, "FirstName"), "Elif");
+        CHECK_STR_EQ(member_string(r, "LastName"), "Y");
+        CHECK_STR_EQ(member_string(r, "BirthDate"), "19850710");
+        CHECK_STR_EQ(member_string(r, "GsmNumber"), "5301111111");
+        CHECK_STR_EQ(member_string(r, "Email"), "elif.y@moka.com");
+        json_object_put(r);
+}
+
+static void test_normalization(void)
+{
+        json_object *r;
+
+        /* numbers as numbers or numeric strings, both become integers */
+        r = validate("{\"DealerCustomerId\":\"12345\",\"Gender\":1}");
+        if (CHECK(r != NULL)) {
+                CHECK(member_int_is(r, "DealerCustomerId", 12345));
+                CHECK(member_int_is(r, "Gender", 1));
+        }
+        json_object_put(r);
+        r = validate("{\"DealerCustomerId\":12345,\"Gender\":\"1\"}");
+        if (CHECK(r != NULL)) {
+                CHECK(member_int_is(r, "DealerCustomerId", 12345));
+                CHECK(member_int_is(r, "Gender", 1));
+        }
+        json_object_put(r);
+        r = validate("{\"DealerCustomerId\":\"9007199254740993\"}");
+        CHECK(r && member_int_is(r, "DealerCustomerId", 9007199254740993LL));
+        json_object_put(r);
+
+        /* null and "" integers are unset, as SDKs and Moka's samples send */
+        r = validate("{\"CustomerCode\":\"C\",\"DealerCustomerId\":null,"
+                     "\"Gender\":\"\"}");
+        if (CHECK(r != NULL)) {
+                CHECK_INT_EQ(json_object_object_length(r), 1);
+                CHECK(!has_member(r, "DealerCustomerId"));
+                CHECK(!has_member(r, "Gender"));
+        }
+        json_object_put(r);
+        /* null strings too */
+        r = validate("{\"CustomerCode\":\"C\",\"Password\":null,"
+                     "\"Email\":null}");
+        if (CHECK(r != NULL)) {
+                CHECK(!has_member(r, "Password"));
+                CHECK(!has_member(r, "Email"));
+                CHECK_STR_EQ(member_string(r, "CustomerCode"), "C");
+        }
+        json_object_put(r);
+
+        /* the empty object is a valid (if useless) request */
+        r = validate("{}");
+        CHECK(r && json_object_object_length(r) == 0);
+        json_object_put(r);
+
+        /* whitespace around the value is fine */
+        r = validate(" \r\n\t{\"CustomerCode\":\"C\"}\n\n ");
+        if (!CHECK(r != NULL))
+                fprintf(stderr, "  error: %s\n", err);
+        json_object_put(r);
+
+        /* the value's length is the truth: bytes after it are not read */
+        static const char buf[] = "{\"CustomerCode\":\"C\"}GARBAGE";
+        r = validate_n(buf, strlen(buf) - strlen("GARBAGE"));
+        CHECK(r != NULL);
+        json_object_put(r);
+
+        /* every field at once, at its limits */
+        char *all = malloc(2000);
+        char *p = all;
+        p += sprintf(p, "{\"DealerCustomerId\":0,\"CustomerCode\":\"");
+        memset(p, 'c', 100), p += 100;
+        p += sprintf(p, "\",\"Password\":\"");
+        memset(p, 'p', 50), p += 50;
+        p += sprintf(p, "\",\"FirstName\":\"");
+        memset(p, 'f', 50), p += 50;
+        p += sprintf(p, "\",\"LastName\":\"");
+        memset(p, 'l', 50), p += 50;
+        p += sprintf(p, "\",\"Gender\":2,\"BirthDate\":\"20000229\","
+                        "\"GsmNumber\":\"");
+        memset(p, '5', 20), p += 20;
+        p += sprintf(p, "\",\"Email\":\"");
+        memset(p, 'e', 100), p += 100;
+        p += sprintf(p, "\",\"Address\":\"");
+        memset(p, 'a', 200), p += 200;
+        sprintf(p, "\"}");
+        r = validate(all);
+        if (!CHECK(r && json_object_object_length(r) == 10))
+                fprintf(stderr, "  error: %s\n", err);
+        json_object_put(r);
+        free(all);
+}
+
+static void test_not_an_object(void)
+{
+        reject_n("empty value", "", 0, "empty", NULL);
+        memset(err, 0, sizeof(err));
+        CHECK(event_validate_customer_update(NULL, 0, err, sizeof(err)) ==
+              NULL);
+        CHECK_CONTAINS(err, "empty");
+
+        REJECT("not JSON", "hello", "JSON", NULL);
+        REJECT("not JSON: XML", "<Customer/>", "JSON", NULL);
+        REJECT("truncated JSON", "{\"CustomerCode\":\"C\"", "JSON", NULL);
+        REJECT("trailing garbage", "{\"CustomerCode\":\"C\"}x", "JSON",
+               NULL);
+        REJECT("two objects", "{\"CustomerCode\":\"C\"} {}", "JSON", NULL);
+        reject_n("NUL after the object", "{\"CustomerCode\":\"C\"}\0", 21,
+                 "JSON", NULL);
+        REJECT("JSON array", "[{\"CustomerCode\":\"C\"}]",
+               "expected a JSON object", NULL);
+        REJECT("JSON string", "\"C\"", "expected a JSON object", NULL);
+        REJECT("JSON null", "null", "expected a JSON object", NULL);
+        REJECT("JSON true", "true", "expected a JSON object", NULL);
+        REJECT("JSON number with a space", "42 ", "expected a JSON object",
+               NULL);
+        /* a bare number is valid JSON, just not an object */
+        REJECT("JSON number", "42", "expected a JSON object", NULL);
+
+        /* a tiny error buffer is filled, not overflowed */
+        char small[8];
+        memset(small, 'Z', sizeof(small));
+        CHECK(event_validate_customer_update("[1]", 3, small, sizeof(small))
+              == NULL);
+        CHECK(memchr(small, '\0', sizeof(small)) != NULL);
+}
+
+static void test_fields(void)
+{
+        /* unknown fields are named */
+        REJECT("unknown field",
+               "{\"CustomerCode\":\"C\",\"Password\":\"" PW
+               "\",\"Nickname\":\"x\"}",
+               "Nickname", "unknown");
+        REJECT("misspelt field", "{\"Customercode\":\"C\"}", "Customercode",
+               NULL);
+        REJECT("the auth block is not a field",
+               "{\"DealerCustomerAuthentication\":{}}",
+               "DealerCustomerAuthentication", NULL);
+
+        /* wrong types */
+        REJECT("FirstName 5", "{\"FirstName\":5}", "FirstName", NULL);
+        REJECT("FirstName object", "{\"FirstName\":{}}", "FirstName", NULL);
+        REJECT("Gender \"x\"", "{\"Gender\":\"x\"}", "Gender", NULL);
+        REJECT("Gender \"2x\"", "{\"Gender\":\"2x\"}", "Gender", NULL);
+        REJECT("Gender \" 2\"", "{\"Gender\":\" 2\"}", "Gender", NULL);
+        REJECT("Gender true", "{\"Gender\":true}", "Gender", NULL);
+        REJECT("Gender array", "{\"Gender\":[2]}", "Gender", NULL);
+        REJECT("DealerCustomerId 1.5", "{\"DealerCustomerId\":1.5}",
+               "DealerCustomerId", NULL);
+        REJECT("DealerCustomerId \"1.5\"", "{\"DealerCustomerId\":\"1.5\"}",
+               "DealerCustomerId", NULL);
+        REJECT("CustomerCode number", "{\"CustomerCode\":123}",
+               "CustomerCode", NULL);
+        REJECT("Password number", "{\"Password\":987654321}", "Password",
+               NULL);
+        REJECT("Password object", "{\"Password\":{\"v\":\"" PW "\"}}",
+               "Password", NULL);
+
+        /* out of range */
+        REJECT("Gender 3", "{\"Gender\":3}", "Gender", NULL);
+        REJECT("Gender \"3\"", "{\"Gender\":\"3\"}", "Gender", NULL);
+        REJECT("Gender 0", "{\"Gender\":0}", "Gender", NULL);
+        REJECT("DealerCustomerId -1", "{\"DealerCustomerId\":-1}",
+               "DealerCustomerId", NULL);
+        REJECT("DealerCustomerId too large for a string",
+               "{\"DealerCustomerId\":\"99999999999999999999\"}",
+               "DealerCustomerId", NULL);
+        /* json-c saturates integers beyond int64 at INT64_MAX: accepting
+         * them would send Moka another customer's id */
+        REJECT("DealerCustomerId too large",
+               "{\"DealerCustomerId\":18446744073709551615}",
+               "DealerCustomerId", NULL);
+
+        /* dates */
+        json_object *r = validate("{\"BirthDate\":\"19850710\"}");
+        CHECK(r != NULL);
+        json_object_put(r);
+        r = validate("{\"BirthDate\":\"\"}");
+        CHECK(r != NULL);
+        json_object_put(r);
+        REJECT("BirthDate ISO", "{\"BirthDate\":\"1985-07-10\"}",
+               "BirthDate", NULL);
+        REJECT("BirthDate 7 digits", "{\"BirthDate\":\"1985071\"}",
+               "BirthDate", NULL);
+        REJECT("BirthDate letters", "{\"BirthDate\":\"1985O710\"}",
+               "BirthDate", NULL);
+        REJECT("BirthDate month 13", "{\"BirthDate\":\"19851310\"}",
+               "BirthDate", NULL);
+        REJECT("BirthDate day 00", "{\"BirthDate\":\"19850700\"}",
+               "BirthDate", NULL);
+        REJECT("BirthDate day 32", "{\"BirthDate\":\"19850732\"}",
+               "BirthDate", NULL);
+        REJECT("BirthDate number", "{\"BirthDate\":19850710}", "BirthDate",
+               NULL);
+}
+
+/* A string field of `count` units is accepted up to `max`, rejected with
+ * the field named beyond it. */
+static void check_length(const char *name, const char *unit, size_t max)
+{
+        char *ok = string_field(name, unit, max);
+        char *want = repeat(unit, max);
+        json_object *r = validate(ok);
+        if (!CHECK(r != NULL))
+                fprintf(stderr, "  for %s of %zu: %s\n", name, max, err);
+        CHECK_STR_EQ(member_string(r, name), want);
+        json_object_put(r);
+        free(want);
+        free(ok);
+
+        char *bad = string_field(name, unit, max + 1);
+        reject_n(name, bad, strlen(bad), name, NULL);
+        free(bad);
+}
+
+static void test_lengths(void)
+{
+        check_length("CustomerCode", "c", 100);
+        check_length("Email", "e", 100);
+        check_length("Address", "a", 200);
+        check_length("FirstName", "f", 50);
+        check_length("LastName", "l", 50);
+        check_length("GsmNumber", "5", 20);
+        check_length("Password", "p", 50);
+
+        /* characters, not bytes: "ş" is 2 bytes, "😀" is 4 */
+        check_length("FirstName", "\xc5\x9f", 50);
+        check_length("Address", "\xc5\x9f", 200);
+        check_length("LastName", "\xf0\x9f\x98\x80", 50);
+        /* and escaped in JSON: \u015f is one character too */
+        char *esc = string_field("FirstName", "\\u015f", 50);
+        json_object *r = validate(esc);
+        CHECK(r != NULL);
+        json_object_put(r);
+        free(esc);
+
+        /* the Password value never shows in the message */
+        char *pw = malloc(200);
+        sprintf(pw, "{\"Password\":\"%s%s%s%s\"}", PW, PW, PW, PW);
+        REJECT("Password of 64 characters", pw, "Password", NULL);
+        sprintf(pw, "{\"Password\":\"%s\",\"Gender\":7}", PW);
+        REJECT("Password with a bad Gender", pw, "Gender", NULL);
+        sprintf(pw, "{\"Password\":\"%s\",\"Nick\":1}", PW);
+        REJECT("Password and an unknown field", pw, "Nick", NULL);
+        sprintf(pw, "{\"Password\":\"%s", PW);
+        REJECT("Password in truncated JSON", pw, "JSON", NULL);
+        sprintf(pw, "{\"Password\":\"%s\"}trailing", PW);
+        REJECT("Password and trailing data", pw, "JSON", NULL);
+        free(pw);
+}
+
+static void test_sale_list(void)
+{
+        memset(err, 0, sizeof(err));
+        CHECK_INT_EQ(event_validate_sale_list(NULL, 0, err, sizeof(err)), 0);
+        CHECK_INT_EQ(event_validate_sale_list("", 0, err, sizeof(err)), 0);
+        CHECK_INT_EQ(event_validate_sale_list("{}", 2, err, sizeof(err)), 0);
+        CHECK_INT_EQ(event_validate_sale_list(" { }\n", 5, err, sizeof(err)),
+                     0);
+        /* the length is the truth */
+        CHECK_INT_EQ(event_validate_sale_list("{}xyz", 2, err, sizeof(err)),
+                     0);
+
+        memset(err, 0, sizeof(err));
+        CHECK_INT_EQ(event_validate_sale_list("[]", 2, err, sizeof(err)), -1);
+        CHECK_CONTAINS(err, "expected a JSON object");
+        memset(err, 0, sizeof(err));
+        CHECK_INT_EQ(event_validate_sale_list("{\"x\":1}", 7, err,
+                                              sizeof(err)),
+                     -1);
+        CHECK_CONTAINS(err, "\"x\"");
+        CHECK_CONTAINS(err, "unknown");
+        memset(err, 0, sizeof(err));
+        CHECK_INT_EQ(event_validate_sale_list("not json", 8, err,
+                                              sizeof(err)),
+                     -1);
+        CHECK_CONTAINS(err, "JSON");
+        memset(err, 0, sizeof(err));
+        CHECK_INT_EQ(event_validate_sale_list("{}x", 3, err, sizeof(err)),
+                     -1);
+        CHECK_CONTAINS(err, "JSON");
+        memset(err, 0, sizeof(err));
+        CHECK_INT_EQ(event_validate_sale_list("{", 1, err, sizeof(err)), -1);
+        CHECK_CONTAINS(err, "JSON");
+        memset(err, 0, sizeof(err));
+        CHECK_INT_EQ(event_validate_sale_list("\"{}\"", 4, err, sizeof(err)),
+                     -1);
+        CHECK_CONTAINS(err, "expected a JSON object");
+}
+
+/* ---- event_create on consumed messages ---------------------------------- */
+
+#define TOPIC "moka.customer.update"
+
+enum {
+        R_KEYED,         /* p0/0: key, correlation-id header */
+        R_CODE,          /* p0/1: no key, CustomerCode, Password */
+        R_ID,            /* p0/2: empty key, DealerCustomerId only */
+        R_NONE,          /* p0/3: no key, no id */
+        R_NOT_JSON,      /* p0/4: no key, not JSON */
+        R_BAD_KEYED,     /* p1/0: key, Gender 3, a Password */
+        R_EMPTY_CODE,    /* p1/1: CustomerCode "", DealerCustomerId 5 */
+        R_TOO_BIG,       /* p1/2: over max_event_bytes */
+        R_SALE_EMPTY,    /* p1/3: sale list, empty value */
+        R_SALE_BAD,      /* p1/4: sale list, [] */
+        R_SALE_KEYED,    /* p1/5: sale list, {} with key */
+        R_CNT
+};
+
+static void test_event_create(void)
+{
+        static const char v_keyed[] = "{\"CustomerCode\":\"C1\"}";
+        static const char v_code[] =
+                "{\"CustomerCode\":\"C2\",\"Password\":\"" PW "\"}";
+        static const char v_id[] = "{\"DealerCustomerId\":\"77\"}";
+        static const char v_none[] = "{\"FirstName\":\"x\"}";
+        static const char v_bad[] =
+                "{\"CustomerCode\":\"C6\",\"Password\":\"" PW
+                "\",\"Gender\":3}";
+        static const char v_empty_code[] =
+                "{\"CustomerCode\":\"\",\"DealerCustomerId\":5}";
+        static const char v_big[] =
+                "{\"CustomerCode\":\"C8\",\"Address\":\"a long address\"}";
+        struct kmock_record recs[R_CNT] = {
+                [R_KEYED] = {.partition = 0,
+                             .key = "cust-key",
+                             .key_len = 8,
+                             .value = v_keyed,
+                             .value_len = sizeof(v_keyed) - 1,
+                             .headers = {{"trace", "t1", 2},
+                                         {"correlation-id", "corr-123", 8}},
+                             .header_cnt = 2},
+                [R_CODE] = {.partition = 0,
+                            .value = v_code,
+                            .value_len = sizeof(v_code) - 1},
+                [R_ID] = {.partition = 0,
+                          .key = "",
+                          .key_len = 0,
+                          .value = v_id,
+                          .value_len = sizeof(v_id) - 1},
+                [R_NONE] = {.partition = 0,
+                            .value = v_none,
+                            .value_len = sizeof(v_none) - 1},
+                [R_NOT_JSON] = {.partition = 0,
+                                .value = "not json",
+                                .value_len = 8},
+                [R_BAD_KEYED] = {.partition = 1,
+                                 .key = "k-bad",
+                                 .key_len = 5,
+                                 .value = v_bad,
+                                 .value_len = sizeof(v_bad) - 1},
+                [R_EMPTY_CODE] = {.partition = 1,
+                                  .value = v_empty_code,
+                                  .value_len = sizeof(v_empty_code) - 1},
+                [R_TOO_BIG] = {.partition = 1,
+                               .value = v_big,
+                               .value_len = sizeof(v_big) - 1},
+                [R_SALE_EMPTY] = {.partition = 1},
+                [R_SALE_BAD] = {.partition = 1,
+                                .value = "[]",
+                                .value_len = 2},
+                [R_SALE_KEYED] = {.partition = 1,
+                                  .key = "sk",
+                                  .key_len = 2,
+                                  .value = "{}",
+                                  .value_len = 2},
+        };
+        rd_kafka_message_t *msgs[R_CNT];
+        struct kmock km;
+        if (!CHECK(kmock_fetch(&km, TOPIC, 2, recs, R_CNT, msgs) == 0))
+                return;
+
+        struct event *ev[R_CNT];
+        for (int i = 0; i < R_CNT; i++) {
+                enum moka_operation op = i >= R_SALE_EMPTY
+                                                 ? MOKA_OP_SALE_LIST
+                                                 : MOKA_OP_CUSTOMER_UPDATE;
+                ev[i] = event_create(msgs[i], op, i == R_TOO_BIG ? 20 : 65536);
+                CHECK(ev[i] != NULL);
+        }
+        for (int i = 0; i < R_CNT; i++)
+                if (!ev[i])
+                        goto out;
+
+        struct event *e;
+
+        e = ev[R_KEYED];
+        CHECK(e->msg == msgs[R_KEYED]);
+        CHECK_INT_EQ(e->op, MOKA_OP_CUSTOMER_UPDATE);
+        CHECK_STR_EQ(e->correlation_id, "corr-123");
+        CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "cust-key",
+                     8);
+        CHECK(e->invalid == NULL);
+        CHECK(e->request != NULL);
+        CHECK_STR_EQ(member_string(e->request, "CustomerCode"), "C1");
+        CHECK(e->customer_password == NULL);
+        CHECK(e->timer.index == TIMER_IDLE);
+        CHECK(e->dlq_rec.ev == e && e->dlq_rec.is_dlq);
+        CHECK(e->reply_rec.ev == e && !e->reply_rec.is_dlq);
+
+        /* no header: <topic>/<partition>/<offset>; no key: CustomerCode */
+        e = ev[R_CODE];
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/0/1");
+        CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "C2", 2);
+        CHECK(e->invalid == NULL);
+        CHECK_STR_EQ(e->customer_password, PW);
+        /* it points into the request, which lives as long as the event */
+        CHECK(e->customer_password != NULL &&
+              e->customer_password == member_string(e->request, "Password"));
+
+        e = ev[R_ID];
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/0/2");
+        CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "id:77",
+                     5);
+        CHECK(e->invalid == NULL);
+
+        e = ev[R_NONE];
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/0/3");
+        CHECK_UINT_EQ(e->order_key_len, 0);
+        CHECK(e->invalid == NULL);
+
+        e = ev[R_NOT_JSON];
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/0/4");
+        CHECK(e->invalid != NULL);
+        CHECK_CONTAINS(e->invalid, "JSON");
+        CHECK(e->request == NULL);
+        CHECK_UINT_EQ(e->order_key_len, 0);
+
+        /* an invalid event keeps its key (its reply is ordered too) and
+         * its message names the field, not the password */
+        e = ev[R_BAD_KEYED];
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/1/0");
+        CHECK(e->invalid != NULL);
+        CHECK_CONTAINS(e->invalid, "Gender");
+        CHECK_NOT_CONTAINS(e->invalid, PW);
+        CHECK(e->request == NULL);
+        CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "k-bad",
+                     5);
+
+        /* an empty CustomerCode falls through to DealerCustomerId */
+        e = ev[R_EMPTY_CODE];
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/1/1");
+        CHECK(e->invalid == NULL);
+        CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "id:5", 4);
+
+        e = ev[R_TOO_BIG];
+        CHECK(e->invalid != NULL);
+        CHECK_CONTAINS(e->invalid, "max_event_bytes");
+        CHECK(e->request == NULL);
+
+        e = ev[R_SALE_EMPTY];
+        CHECK_INT_EQ(e->op, MOKA_OP_SALE_LIST);
+        CHECK(e->invalid == NULL);
+        CHECK(e->request == NULL);
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/1/3");
+        CHECK_UINT_EQ(e->order_key_len, 0);
+
+        e = ev[R_SALE_BAD];
+        CHECK(e->invalid != NULL);
+        CHECK_CONTAINS(e->invalid, "expected a JSON object");
+
+        e = ev[R_SALE_KEYED];
+        CHECK(e->invalid == NULL);
+        CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "sk", 2);
+        CHECK_STR_EQ(e->correlation_id, TOPIC "/1/5");
+
+out:
+        for (int i = 0; i < R_CNT; i++)
+                event_destroy(ev[i]);
+        event_destroy(NULL);
+        kmock_close(&km);
+}
+
+int main(void)
+{
+        test_seed_sample();
+        test_normalization();
+        test_not_an_object();
+        test_fields();
+        test_lengths();
+        test_sale_list();
+        test_event_create();
+        CHECK_DONE();
+}
