@@ -4,10 +4,12 @@ uint64_t backoff_ceiling_ms(uint64_t base_ms, uint64_t cap_ms, int attempt)
 {
         if (attempt < 0)
                 attempt = 0;
-        /* base * 2^attempt saturates at cap long before 64 bits overflow */
         uint64_t ceiling = base_ms;
-        for (int i = 0; i < attempt && ceiling < cap_ms; i++)
+        for (int i = 0; i < attempt && ceiling < cap_ms; i++) {
+                if (ceiling > cap_ms / 2)
+                        return cap_ms; /* doubling would pass the cap */
                 ceiling *= 2;
+        }
         return ceiling < cap_ms ? ceiling : cap_ms;
 }
 
@@ -25,5 +27,6 @@ uint64_t backoff_delay_ms(uint64_t base_ms, uint64_t cap_ms, int attempt,
                           uint64_t *rng_state)
 {
         uint64_t ceiling = backoff_ceiling_ms(base_ms, cap_ms, attempt);
-        return backoff_random(rng_state) % (ceiling + 1);
+        uint64_t r = backoff_random(rng_state);
+        return ceiling == UINT64_MAX ? r : r % (ceiling + 1);
 }

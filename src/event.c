@@ -19,7 +19,8 @@ struct event_field {
 /* DealerCustomerRequest (moka-api.md); limits from Moka's AddCustomer
  * page. */
 static const struct event_field event_customer_fields[] = {
-        {"DealerCustomerId", FIELD_INT, 0, 0, INT64_MAX},
+        /* INT64_MAX itself is excluded: json-c clamps larger numbers to it */
+        {"DealerCustomerId", FIELD_INT, 0, 0, INT64_MAX - 1},
         {"CustomerCode", FIELD_STRING, 100, 0, 0},
         {"Password", FIELD_STRING, 50, 0, 0},
         {"FirstName", FIELD_STRING, 50, 0, 0},
@@ -65,6 +66,13 @@ static json_object *event_parse_json(const void *value, size_t len,
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         obj = json_tokener_parse_ex(tok, value, (int)len);
         enum json_tokener_error err = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        if (err == json_tokener_continue) {
+                /* A bare number, true or null may go on: end the input. */
+                obj = json_tokener_parse_ex(tok, " ", 1);
+                err = json_tokener_get_error(tok);
+                end = len;
+        }
         if (err == json_tokener_continue) {
                 snprintf(errbuf, errbuf_size,
                          "value: not valid JSON (unexpected end of input)");
@@ -74,17 +82,20 @@ static json_object *event_parse_json(const void *value, size_t len,
                          json_tokener_error_desc(err),
                          json_tokener_get_parse_end(tok));
         } else {
-                size_t end = json_tokener_get_parse_end(tok);
                 const char *p = value;
                 while (end < len && isspace((unsigned char)p[end]))
                         end++;
-                if (end == len) {
+                if (end == len && !obj) {
+                        snprintf(errbuf, errbuf_size,
+                                 "value: expected a JSON object, got null");
+                } else if (end == len) {
                         json_tokener_free(tok);
                         return obj;
-                }
+                } else {
                 snprintf(errbuf, errbuf_size,
                          "value: not valid JSON (trailing data at byte %zu)",
                          end);
+                }
         }
         json_object_put(obj);
         json_tokener_free(tok);

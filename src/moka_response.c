@@ -93,9 +93,12 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
                         /* trailing garbage or truncated: not JSON */
                         size_t end = json_tokener_get_parse_end(tok);
                         int only_ws = 1;
-                        for (size_t i = end; i < t->body_len; i++)
-                                if (!strchr(" \t\r\n", t->body[i]))
+                        for (size_t i = end; i < t->body_len; i++) {
+                                char c = t->body[i];
+                                if (c != ' ' && c != '\t' && c != '\r' &&
+                                    c != '\n')
                                         only_ws = 0;
+                        }
                         if (json_tokener_get_error(tok) !=
                                     json_tokener_success ||
                             !only_ws) {

@@ -23,6 +23,8 @@ const char *reply_dlq_reason_name(enum reply_dlq_reason reason)
 
 void reply_format_time(int64_t epoch_ms, char out[32])
 {
+        if (epoch_ms < 0)
+                epoch_ms = 0; /* only the clock's time is passed in */
         time_t secs = (time_t)(epoch_ms / 1000);
         struct tm tm;
         gmtime_r(&secs, &tm);
