@@ -1,0 +1,1119 @@
+"""Building blocks of the integration tests: paths, the Kafka helpers (topics,
+producer, collector), the moka-sim process and its control API, and the
+moka-bridge process with its generated configuration.
+
+Everything here is plain Python; conftest.py wraps it into pytest fixtures.
+A failing helper raises AssertionError with what it expected and what it got,
+so that a test failure reads without a debugger.
+"""
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+
+# The dealer of config/moka-sim-fixture.json that the tests use by default,
+# and Moka's published test vector for it (moka-api.md).
+DEALER_CODE = "1731"
+DEALER_USERNAME = "TestMoka2"
+DEALER_PASSWORD = "HYSYHDS8DU8HU"
+DEALER_CHECKKEY = "1c1cccfe19b782415c207f1d66f97889cf11ed6d1e1ad6f585e5fe70b6f5da90"
+
+RFC3339_UTC = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)$")
+
+
+def rfc3339_ms(s):
+    """'2024-01-02T03:04:05.678Z' -> epoch milliseconds."""
+    import datetime
+    t = s.replace("Z", "+00:00")
+    return int(round(datetime.datetime.fromisoformat(t).timestamp() * 1000))
+
+
+def checkkey(dealer_code, username, password):
+    """Moka's CheckKey: lowercase hex SHA-256 of code+"MK"+user+"PD"+password."""
+    s = dealer_code + "MK" + username + "PD" + password
+    return hashlib.sha256(s.encode("utf-8")).hexdigest()
+
+
+assert checkkey(DEALER_CODE, DEALER_USERNAME, DEALER_PASSWORD) == DEALER_CHECKKEY
+
+
+# --------------------------------------------------------------------------
+# Paths
+
+def source_dir():
+    d = os.environ.get("MOKA_SOURCE_DIR")
+    if d:
+        return os.path.abspath(d)
+    return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def build_dir():
+    d = os.environ.get("MOKA_BUILD_DIR")
+    if d:
+        return os.path.abspath(d)
+    return os.path.join(source_dir(), "build")
+
+
+def require_file(path, what, hint):
+    """Fails (never skips) when a binary or file the test needs is missing."""
+    if not os.path.exists(path):
+        raise AssertionError(
+            "%s not found at %s (%s). Set MOKA_BUILD_DIR / MOKA_SOURCE_DIR "
+            "or build the project: cmake -S %s -B %s && cmake --build %s"
+            % (what, path, hint, source_dir(), build_dir(), build_dir()))
+    return path
+
+
+def bridge_binary():
+    return require_file(os.path.join(build_dir(), "moka-bridge"),
+                        "moka-bridge binary", "MOKA_BUILD_DIR/moka-bridge")
+
+
+def sim_binary():
+    return require_file(os.path.join(build_dir(), "src", "sim", "moka-sim"),
+                        "moka-sim binary", "MOKA_BUILD_DIR/src/sim/moka-sim")
+
+
+def sim_fixture_file():
+    return require_file(os.path.join(source_dir(), "config",
+                                     "moka-sim-fixture.json"),
+                        "moka-sim fixture", "config/moka-sim-fixture.json")
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+def wait_until(predicate, timeout, what, interval=0.05):
+    """Polls predicate() until it returns a truthy value; fails after timeout
+    with `what` (a string or a callable giving the current state)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            msg = what() if callable(what) else what
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, msg))
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# Kafka
+
+def encode(v):
+    """Test values: dict/list -> compact JSON, str -> UTF-8, bytes as is."""
+    if v is None or isinstance(v, bytes):
+        return v
+    if isinstance(v, str):
+        return v.encode("utf-8")
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass
+class Sent:
+    """An input event as produced: where it landed and what it held."""
+    topic: str
+    partition: int
+    offset: int
+    key: object
+    value: object
+    headers: list
+    timestamp: int
+
+    @property
+    def default_correlation_id(self):
+        return "%s/%d/%d" % (self.topic, self.partition, self.offset)
+
+    def is_source_of(self, rec):
+        """True when a reply record refers to this event (by its source)."""
+        try:
+            v = json.loads(rec.value)
+            src = v["source"]
+        except Exception:  # noqa: BLE001
+            return False
+        return (src.get("topic") == self.topic and src.get("partition") == self.partition
+                and src.get("offset") == self.offset)
+
+    def is_dlq_of(self, rec):
+        """True when a DLQ record refers to this event."""
+        return (rec.header("dlq.original-topic") == self.topic
+                and rec.header("dlq.original-partition") == str(self.partition)
+                and rec.header("dlq.original-offset") == str(self.offset))
+
+
+@dataclass
+class Record:
+    """One consumed record. headers is the list of (name, bytes) pairs as
+    Kafka returned it (order and duplicates kept)."""
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list
+    partition: int
+    offset: int
+    timestamp: int
+
+    def json(self):
+        try:
+            return json.loads(self.value)
+        except Exception as e:  # noqa: BLE001
+            raise AssertionError("record %s/%d/%d is not JSON (%s): %r"
+                                 % (self.topic, self.partition, self.offset,
+                                    e, self.value))
+
+    def header(self, name, default=None):
+        """Value of the last header called `name`, decoded as UTF-8."""
+        v = default
+        for k, b in self.headers:
+            if k == name:
+                v = b.decode("utf-8") if b is not None else None
+        return v
+
+    def header_names(self):
+        return [k for k, _ in self.headers]
+
+    def __repr__(self):
+        return ("Record(%s/%d/%d key=%r headers=%r value=%r)"
+                % (self.topic, self.partition, self.offset, self.key,
+                   self.headers, self.value[:500] if self.value else self.value))
+
+
+def _to_record(m):
+    ts_type, ts = m.timestamp()
+    return Record(topic=m.topic(), key=m.key(), value=m.value(),
+                  headers=list(m.headers() or []), partition=m.partition(),
+                  offset=m.offset(), timestamp=ts)
+
+
+class Kafka:
+    """A broker (started by scripts/kafka.sh or given by KAFKA_BROKERS) and
+    the client operations the tests need."""
+
+    def __init__(self, brokers):
+        self.brokers = brokers
+        from confluent_kafka.admin import AdminClient
+        self.admin = AdminClient({"bootstrap.servers": brokers})
+        self._producer = None
+
+    # ---- topics
+    def create_topics(self, names, partitions=4):
+        from confluent_kafka.admin import NewTopic
+        fs = self.admin.create_topics(
+            [NewTopic(n, num_partitions=partitions, replication_factor=1)
+             for n in names], operation_timeout=30)
+        for n, f in fs.items():
+            f.result(timeout=60)
+        # Wait until the metadata shows every partition with a leader.
+        def ready():
+            md = self.admin.list_topics(timeout=10)
+            for n in names:
+                t = md.topics.get(n)
+                if t is None or t.error is not None or len(t.partitions) != partitions:
+                    return False
+                if any(p.leader < 0 for p in t.partitions.values()):
+                    return False
+            return True
+        wait_until(ready, 30, "topics %s to have leaders" % names, 0.1)
+
+    def delete_topics(self, names):
+        if not names:
+            return
+        fs = self.admin.delete_topics(list(names), operation_timeout=30)
+        for f in fs.values():
+            try:
+                f.result(timeout=30)
+            except Exception:  # noqa: BLE001 - best effort clean-up
+                pass
+
+    def partitions(self, topic):
+        md = self.admin.list_topics(topic, timeout=10)
+        t = md.topics[topic]
+        if t.error is not None:
+            raise AssertionError("topic %s: %s" % (topic, t.error))
+        return sorted(t.partitions)
+
+    # ---- producer
+    def producer(self):
+        if self._producer is None:
+            from confluent_kafka import Producer
+            self._producer = Producer({
+                "bootstrap.servers": self.brokers,
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "queue.buffering.max.messages": 1000000,
+            })
+        return self._producer
+
+    def produce(self, topic, events):
+        """Produces events (dicts with value, and optional key, headers,
+        partition) and waits for every delivery. Returns the list of
+        (partition, offset), in the order given."""
+        p = self.producer()
+        results = [None] * len(events)
+        errors = []
+
+        def on_delivery(i):
+            def cb(err, msg):
+                if err is not None:
+                    errors.append((i, err))
+                else:
+                    results[i] = (msg.partition(), msg.offset())
+            return cb
+
+        for i, ev in enumerate(events):
+            kw = {}
+            if ev.get("partition") is not None:
+                kw["partition"] = ev["partition"]
+            if ev.get("headers") is not None:
+                kw["headers"] = [(k, encode(v)) for k, v in ev["headers"]]
+            if ev.get("timestamp") is not None:
+                kw["timestamp"] = ev["timestamp"]
+            key = ev.get("key")
+            while True:
+                try:
+                    p.produce(topic, value=encode(ev.get("value")),
+                              key=encode(key), on_delivery=on_delivery(i), **kw)
+                    break
+                except BufferError:
+                    p.poll(0.1)
+            p.poll(0)
+        remaining = p.flush(60)
+        if remaining or errors:
+            raise AssertionError("producing to %s: %d undelivered, errors %s"
+                                 % (topic, remaining, errors[:5]))
+        return results
+
+    def produce_one(self, topic, value, key=None, headers=None, partition=None):
+        return self.produce(topic, [{"value": value, "key": key,
+                                     "headers": headers,
+                                     "partition": partition}])[0]
+
+    def send(self, topic, value, key=None, headers=None, partition=None):
+        """Produces one event with an explicit timestamp and returns it as
+        a Sent (what the reply and DLQ record must refer to)."""
+        ts = int(time.time() * 1000)
+        part, off = self.produce(topic, [{"value": value, "key": key,
+                                          "headers": headers,
+                                          "partition": partition,
+                                          "timestamp": ts}])[0]
+        return Sent(topic, part, off, key, value, headers or [], ts)
+
+    def send_many(self, topic, events):
+        """events: dicts (value, key, headers, partition) -> list of Sent."""
+        ts = int(time.time() * 1000)
+        evs = [dict(e, timestamp=ts) for e in events]
+        res = self.produce(topic, evs)
+        return [Sent(topic, p, o, e.get("key"), e.get("value"),
+                     e.get("headers") or [], ts)
+                for e, (p, o) in zip(events, res)]
+
+    # ---- consumers
+    def _consumer(self):
+        from confluent_kafka import Consumer
+        return Consumer({
+            "bootstrap.servers": self.brokers,
+            "group.id": unique("it-reader"),
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+            "isolation.level": "read_committed",
+        })
+
+    def collect(self, topic, n, timeout=30.0, watch=(), match=None,
+                until=None):
+        """Reads `topic` from the beginning of every partition until at least
+        n records (those for which match(record) is true, when given)
+        arrived, or until(records) is true; fails after `timeout` seconds,
+        or at once when a watched process (Bridge/Sim) exited. Returns the
+        matching records, ordered by (partition, offset)."""
+        from confluent_kafka import TopicPartition, OFFSET_BEGINNING
+        c = self._consumer()
+        try:
+            c.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
+                      for p in self.partitions(topic)])
+            out = []
+            deadline = time.monotonic() + timeout
+            while not (until(out) if until else len(out) >= n):
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        "expected %s records on %s within %.0fs, got %d: %s%s"
+                        % (n if not until else "enough", topic, timeout, len(out),
+                           _summary(out), _watch_state(watch)))
+                for w in watch:
+                    w.assert_running()
+                for m in c.consume(1000, 0.2):
+                    if m.error():
+                        raise AssertionError("consuming %s: %s" % (topic, m.error()))
+                    r = _to_record(m)
+                    if match is None or match(r):
+                        out.append(r)
+            out.sort(key=lambda r: (r.partition, r.offset))
+            return out
+        finally:
+            c.close()
+
+    def read_all(self, topic, timeout=60.0):
+        """Reads every record of `topic` up to the high watermarks seen at
+        the start of the call (use once the writer has stopped, to count
+        records exactly)."""
+        from confluent_kafka import TopicPartition, OFFSET_BEGINNING
+        c = self._consumer()
+        try:
+            ends = {}
+            for p in self.partitions(topic):
+                lo, hi = c.get_watermark_offsets(TopicPartition(topic, p),
+                                                 timeout=10)
+                if hi > lo:
+                    ends[p] = (lo, hi)
+            c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+            out = []
+            pos = {p: lo for p, (lo, hi) in ends.items()}
+            deadline = time.monotonic() + timeout
+            while any(pos[p] < ends[p][1] for p in ends):
+                if time.monotonic() > deadline:
+                    raise AssertionError("read_all(%s): stuck at %s, ends %s"
+                                         % (topic, pos, ends))
+                for m in c.consume(1000, 0.2):
+                    if m.error():
+                        raise AssertionError("consuming %s: %s" % (topic, m.error()))
+                    if m.offset() < ends[m.partition()][1]:
+                        out.append(_to_record(m))
+                    pos[m.partition()] = m.offset() + 1
+            out.sort(key=lambda r: (r.partition, r.offset))
+            return out
+        finally:
+            c.close()
+
+    def count(self, topic):
+        """Number of records in topic (sum of high - low watermarks)."""
+        from confluent_kafka import TopicPartition
+        if getattr(self, "_wm", None) is None:
+            self._wm = self._consumer()
+        total = 0
+        for p in self.partitions(topic):
+            lo, hi = self._wm.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            total += hi - lo
+        return total
+
+    def committed(self, group, topic):
+        """The group's committed offsets for topic: {partition: offset}."""
+        from confluent_kafka import Consumer, TopicPartition
+        c = Consumer({"bootstrap.servers": self.brokers, "group.id": group,
+                      "enable.auto.commit": False})
+        try:
+            tps = c.committed([TopicPartition(topic, p)
+                               for p in self.partitions(topic)], timeout=10)
+            return {tp.partition: tp.offset for tp in tps}
+        finally:
+            c.close()
+
+    def wait_committed(self, group, topic, partition, offset, timeout=30.0,
+                       watch=()):
+        """Waits until the group's committed offset of topic/partition is
+        past `offset` (that is, the event at `offset` and every earlier one
+        are answered and acknowledged)."""
+        last = {"v": None}
+
+        def ok():
+            for w in watch:
+                w.assert_running()
+            last["v"] = self.committed(group, topic).get(partition)
+            return last["v"] is not None and last["v"] > offset
+        wait_until(ok, timeout, lambda: "group %s to commit %s/%d past offset %d; "
+                   "committed %s%s" % (group, topic, partition, offset,
+                                       last["v"], _watch_state(watch)), 0.2)
+
+    def group_members(self, group):
+        """(state name, {member_id: [(topic, partition)]}) of a consumer group."""
+        fs = self.admin.describe_consumer_groups([group], request_timeout=10)
+        d = fs[group].result()
+        members = {}
+        for m in d.members:
+            tps = []
+            if m.assignment is not None:
+                tps = [(tp.topic, tp.partition)
+                       for tp in m.assignment.topic_partitions]
+            members[m.member_id] = tps
+        return d.state.name, members
+
+    def wait_group_assigned(self, group, topics, timeout=60.0, watch=()):
+        """Waits until the group is stable and its members own every
+        partition of `topics`."""
+        want = {(t, p) for t in topics for p in self.partitions(t)}
+        state = {"v": None}
+
+        def ok():
+            for w in watch:
+                w.assert_running()
+            try:
+                st, members = self.group_members(group)
+            except Exception as e:  # noqa: BLE001
+                state["v"] = repr(e)
+                return False
+            have = {tp for tps in members.values() for tp in tps}
+            state["v"] = (st, members)
+            return st == "STABLE" and want <= have
+        wait_until(ok, timeout,
+                   lambda: "group %s to own %s; last state %s%s"
+                   % (group, sorted(want), state["v"], _watch_state(watch)),
+                   0.2)
+
+    def close(self):
+        if getattr(self, "_wm", None) is not None:
+            self._wm.close()
+            self._wm = None
+        if self._producer is not None:
+            self._producer.flush(10)
+            self._producer = None
+
+
+def _summary(records, limit=5):
+    if not records:
+        return "[]"
+    s = ", ".join(repr(r) for r in records[:limit])
+    if len(records) > limit:
+        s += ", ... (%d more)" % (len(records) - limit)
+    return "[" + s + "]"
+
+
+def _watch_state(watch):
+    parts = []
+    for w in watch:
+        parts.append(w.describe())
+    return ("\n" + "\n".join(parts)) if parts else ""
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+def _tail(path, n=40):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[-n:])
+    except OSError:
+        return "<no file %s>" % path
+
+
+class Process:
+    name = "process"
+
+    def __init__(self, argv, workdir, env=None):
+        self.argv = argv
+        self.workdir = workdir
+        self.stdout_path = os.path.join(workdir, "%s.stdout" % self.name)
+        self.stderr_path = os.path.join(workdir, "%s.stderr" % self.name)
+        self.expected_exit = False
+        self.proc = None
+        self.env = env
+
+    def start(self):
+        out = open(self.stdout_path, "ab")
+        err = open(self.stderr_path, "ab")
+        try:
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL,
+                                         env=self.env, cwd=self.workdir)
+        finally:
+            out.close()
+            err.close()
+        self.expected_exit = False
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def describe(self):
+        if self.proc is None:
+            return "%s: not started" % self.name
+        rc = self.proc.poll()
+        st = "running" if rc is None else "exited with %s" % rc
+        return ("%s (pid %d) %s; last stderr lines:\n%s"
+                % (self.name, self.proc.pid, st, _tail(self.stderr_path)))
+
+    def assert_running(self):
+        if self.proc is not None and not self.expected_exit and self.proc.poll() is not None:
+            raise AssertionError("%s exited unexpectedly: %s"
+                                 % (self.name, self.describe()))
+
+    def signal(self, sig):
+        self.expected_exit = True
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout):
+        self.expected_exit = True
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s did not exit within %.0fs: %s"
+                                 % (self.name, timeout, self.describe()))
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit code."""
+        self.signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.running():
+            self.expected_exit = True
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stderr_text(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stdout_text(self):
+        with open(self.stdout_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class Sim(Process):
+    """moka-sim on a free loopback port, and its /_sim control API."""
+    name = "moka-sim"
+
+    def __init__(self, workdir, fixture=None, extra_args=()):
+        self.port_file = os.path.join(workdir, "moka-sim.port")
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        argv = [sim_binary(), "--listen", "127.0.0.1:0",
+                "--port-file", self.port_file]
+        if fixture is not False:  # False: the simulator's built-in data set
+            argv += ["--fixture", fixture or sim_fixture_file()]
+        argv += list(extra_args)
+        super().__init__(argv, workdir)
+        self.port = None
+
+    def start(self, timeout=15):
+        super().start()
+
+        def port():
+            self.assert_running()
+            try:
+                with open(self.port_file) as f:
+                    s = f.read().strip()
+            except OSError:
+                return None
+            return int(s) if s.isdigit() else None
+        self.port = wait_until(port, timeout, lambda: "moka-sim port file "
+                               + self.port_file + "; " + self.describe())
+        self.base_url = "http://127.0.0.1:%d" % self.port
+        import requests
+        self.http = requests.Session()
+        return self
+
+    def _req(self, method, path, **kw):
+        try:
+            r = self.http.request(method, self.base_url + path, timeout=10, **kw)
+        except Exception as e:  # noqa: BLE001
+            raise AssertionError("moka-sim %s %s failed: %s; %s"
+                                 % (method, path, e, self.describe()))
+        if r.status_code // 100 != 2:
+            raise AssertionError("moka-sim %s %s -> HTTP %d: %s"
+                                 % (method, path, r.status_code, r.text[:500]))
+        return r
+
+    def faults(self, **kw):
+        """POST /_sim/faults with the given fields (latency_ms, error_rate,
+        rules=[{customer, kind, count}], ...)."""
+        return self._req("POST", "/_sim/faults", json=kw)
+
+    def reset(self):
+        return self._req("POST", "/_sim/reset")
+
+    def stats(self):
+        return self._req("GET", "/_sim/stats").json()
+
+    def calls(self, customer):
+        """The DealerCustomerRequest objects received for `customer`, in
+        arrival order."""
+        r = self._req("GET", "/_sim/calls", params={"customer": customer}).json()
+        if isinstance(r, dict):
+            for k in ("calls", "requests", "items"):
+                if k in r:
+                    return r[k]
+        return r
+
+    def post(self, path, body):
+        """A raw Moka call (for checking the sim itself)."""
+        return self.http.post(self.base_url + path, json=body, timeout=10)
+
+
+def render_libconfig(groups):
+    """{"group": {"key": value or {subgroup}}} -> libconfig text."""
+    def val(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        raise TypeError("unsupported config value %r" % (v,))
+
+    def block(d, indent, props=False):
+        lines = []
+        pad = "  " * indent
+        for k, v in d.items():
+            if props:
+                # libconfig names cannot hold '.': the bridge reads each
+                # '_' of a kafka.properties name as '.'.
+                k = k.replace(".", "_")
+            if isinstance(v, dict):
+                lines.append("%s%s: {" % (pad, k))
+                lines.extend(block(v, indent + 1, k == "properties"))
+                lines.append("%s};" % pad)
+            else:
+                lines.append("%s%s = %s;" % (pad, k, val(v)))
+        return lines
+    return "\n".join(block(groups, 0)) + "\n"
+
+
+@dataclass
+class Topics:
+    """The input, reply and DLQ topics of one bridge under test."""
+    customer_update: str
+    sale_list: str
+    partitions: int = 4
+
+    @property
+    def cu_reply(self):
+        return self.customer_update + ".reply"
+
+    @property
+    def cu_dlq(self):
+        return self.customer_update + ".dlq"
+
+    @property
+    def sl_reply(self):
+        return self.sale_list + ".reply"
+
+    @property
+    def sl_dlq(self):
+        return self.sale_list + ".dlq"
+
+    def all(self):
+        return [self.customer_update, self.cu_reply, self.cu_dlq,
+                self.sale_list, self.sl_reply, self.sl_dlq]
+
+    def inputs(self):
+        return [self.customer_update, self.sale_list]
+
+
+class Bridge(Process):
+    """`moka-bridge run --config FILE` with a generated configuration."""
+    name = "moka-bridge"
+
+    def __init__(self, workdir, config_path, group_id, topics, env=None,
+                 secrets=()):
+        self.config_path = config_path
+        self.group_id = group_id
+        self.topics = topics
+        self.secrets = list(secrets)
+        full_env = dict(os.environ)
+        for k in list(full_env):
+            if k.startswith("MOKA_BRIDGE_"):
+                del full_env[k]
+        full_env.update(env or {})
+        super().__init__([bridge_binary(), "run", "--config", config_path],
+                         workdir, full_env)
+
+    def start(self):
+        super().start()
+        return self
+
+    def logs(self):
+        """The stderr lines parsed as JSON objects (a line that does not
+        parse is returned as {"_raw": line})."""
+        out = []
+        for line in self.stderr_text().splitlines():
+            if not line.strip():
+                continue
+            try:
+                o = json.loads(line)
+                out.append(o if isinstance(o, dict) else {"_raw": line})
+            except ValueError:
+                out.append({"_raw": line})
+        return out
+
+    def check_logs(self):
+        """Every stderr line is a JSON object with level and msg, and no
+        secret appears in stderr or stdout."""
+        problems = []
+        text = self.stderr_text() + "\n" + self.stdout_text()
+        for s in self.secrets:
+            if s and s in text:
+                problems.append("secret %r... appears in the bridge output"
+                                % s[:4])
+        for i, line in enumerate(self.stderr_text().splitlines()):
+            if not line.strip():
+                continue
+            try:
+                o = json.loads(line)
+            except ValueError:
+                problems.append("stderr line %d is not JSON: %r" % (i + 1, line[:300]))
+                continue
+            if not isinstance(o, dict) or "level" not in o or "msg" not in o:
+                problems.append("stderr line %d lacks level/msg: %r" % (i + 1, line[:300]))
+        if problems:
+            raise AssertionError("bridge logs (%s): %s"
+                                 % (self.stderr_path, "; ".join(problems[:10])))
+
+
+def bridge_config(kafka_brokers, sim_url, topics, group_id, dealer_code=DEALER_CODE,
+                  username=DEALER_USERNAME, password=DEALER_PASSWORD,
+                  overrides=None):
+    """The configuration groups for a bridge under test: small retry
+    timings, no TLS verification, unique topics and group."""
+    cfg = {
+        "kafka": {
+            "brokers": kafka_brokers,
+            "group_id": group_id,
+        },
+        "moka": {
+            "base_url": sim_url,
+            "dealer_code": dealer_code,
+            "username": username,
+            "password": password,
+            "connect_timeout_ms": 1000,
+            "request_timeout_ms": 3000,
+            "tls_verify": False,
+        },
+        "topics": {
+            "customer_update": topics.customer_update,
+            "sale_list": topics.sale_list,
+        },
+        "retry": {
+            "max_attempts": 5,
+            "base_ms": 20,
+            "cap_ms": 200,
+            "max_elapsed_ms": 20000,
+        },
+        "limits": {
+            "shutdown_timeout_ms": 10000,
+        },
+        "log": {"level": "info"},
+    }
+    for g, d in (overrides or {}).items():
+        if d is None:
+            cfg.pop(g, None)
+            continue
+        cfg.setdefault(g, {})
+        for k, v in d.items():
+            if v is None:
+                cfg[g].pop(k, None)
+            else:
+                cfg[g][k] = v
+    return cfg
+
+
+# --------------------------------------------------------------------------
+# Reply and DLQ checks shared by the test files
+
+REPLY_KEYS = {"schema", "operation", "correlation_id", "status", "result_code",
+              "result_message", "attempts", "source", "data", "completed_at"}
+
+DLQ_HEADERS = ["dlq.reason", "dlq.result-code", "dlq.error",
+               "dlq.original-topic", "dlq.original-partition",
+               "dlq.original-offset", "dlq.original-timestamp",
+               "dlq.attempts", "dlq.failed-at", "dlq.consumer-group",
+               "dlq.replay-count"]
+
+
+def check_reply(rec, *, operation, status, result_code, source_topic,
+                source_partition, source_offset, attempts=None,
+                correlation_id=None, key=None):
+    """Checks a reply record field by field; returns its JSON value."""
+    v = rec.json()
+    assert isinstance(v, dict), "reply value is not an object: %r" % (v,)
+    assert set(v) == REPLY_KEYS, ("reply keys: expected %s, got %s"
+                                  % (sorted(REPLY_KEYS), sorted(v)))
+    assert v["schema"] == "moka-bridge.reply/1", v
+    assert v["operation"] == operation, v
+    assert v["status"] == status, v
+    assert v["result_code"] == result_code, v
+    assert isinstance(v["result_message"], str), v
+    if correlation_id is None:
+        correlation_id = "%s/%d/%d" % (source_topic, source_partition, source_offset)
+    assert v["correlation_id"] == correlation_id, (
+        "correlation_id: expected %r, got %r" % (correlation_id, v["correlation_id"]))
+    assert v["source"] == {"topic": source_topic, "partition": source_partition,
+                           "offset": source_offset}, (
+        "source: expected %s/%d/%d, got %r"
+        % (source_topic, source_partition, source_offset, v["source"]))
+    assert isinstance(v["attempts"], int) and v["attempts"] >= 0, v
+    if attempts is not None:
+        assert v["attempts"] == attempts, ("attempts: expected %d, got %r"
+                                           % (attempts, v["attempts"]))
+    assert isinstance(v["completed_at"], str) and RFC3339_UTC.match(v["completed_at"]), (
+        "completed_at is not RFC 3339 UTC: %r" % (v["completed_at"],))
+    if status == "failure":
+        assert v["data"] is None, "failure reply with data: %r" % (v,)
+    # Headers
+    assert rec.header("correlation-id") == correlation_id, (
+        "correlation-id header: expected %r, got %r"
+        % (correlation_id, rec.header("correlation-id")))
+    assert rec.header("moka-result-code") == result_code, (
+        "moka-result-code header: expected %r, got %r"
+        % (result_code, rec.header("moka-result-code")))
+    assert rec.header("moka-status") == status, (
+        "moka-status header: expected %r, got %r" % (status, rec.header("moka-status")))
+    if key is not None:
+        assert rec.key == encode(key), "reply key: expected %r, got %r" % (encode(key), rec.key)
+    return v
+
+
+def check_dlq(rec, *, reason, result_code, original_topic, original_partition,
+              original_offset, original_key, original_value, original_headers,
+              group_id, attempts=None, original_timestamp=None):
+    """Checks a DLQ record: original key, value and headers unchanged (and
+    first, in order), plus every dlq.* header."""
+    assert rec.key == encode(original_key), ("DLQ key: expected %r, got %r"
+                                             % (encode(original_key), rec.key))
+    assert rec.value == encode(original_value), ("DLQ value: expected %r, got %r"
+                                                 % (encode(original_value), rec.value))
+    orig = [(k, encode(v)) for k, v in (original_headers or [])]
+    kept = [(k, v) for k, v in rec.headers if not k.startswith("dlq.")]
+    assert kept == orig, ("DLQ original headers: expected %r, got %r" % (orig, kept))
+    names = rec.header_names()
+    for h in DLQ_HEADERS:
+        assert names.count(h) == 1, ("DLQ header %s: expected once, got %d times in %r"
+                                     % (h, names.count(h), names))
+    assert rec.header("dlq.reason") == reason, (
+        "dlq.reason: expected %r, got %r" % (reason, rec.header("dlq.reason")))
+    assert rec.header("dlq.result-code") == result_code, (
+        "dlq.result-code: expected %r, got %r" % (result_code, rec.header("dlq.result-code")))
+    assert rec.header("dlq.original-topic") == original_topic, rec.headers
+    assert rec.header("dlq.original-partition") == str(original_partition), rec.headers
+    assert rec.header("dlq.original-offset") == str(original_offset), rec.headers
+    ts = rec.header("dlq.original-timestamp")
+    assert ts, "dlq.original-timestamp is empty"
+    if original_timestamp is not None:
+        assert (ts == str(original_timestamp)
+                or (RFC3339_UTC.match(ts) and rfc3339_ms(ts) == original_timestamp)), (
+            "dlq.original-timestamp: expected %r (epoch ms, or the same instant "
+            "in RFC 3339), got %r" % (original_timestamp, ts))
+    assert rec.header("dlq.consumer-group") == group_id, (
+        "dlq.consumer-group: expected %r, got %r" % (group_id, rec.header("dlq.consumer-group")))
+    assert rec.header("dlq.replay-count") == "0", (
+        "dlq.replay-count: expected '0', got %r" % rec.header("dlq.replay-count"))
+    a = rec.header("dlq.attempts")
+    assert a is not None and a.isdigit(), "dlq.attempts: %r" % a
+    if attempts is not None:
+        assert int(a) == attempts, "dlq.attempts: expected %d, got %s" % (attempts, a)
+    fa = rec.header("dlq.failed-at")
+    assert fa and RFC3339_UTC.match(fa), "dlq.failed-at is not RFC 3339 UTC: %r" % fa
+    assert rec.header("dlq.error") is not None, "dlq.error missing"
+    return rec
+
+
+# --------------------------------------------------------------------------
+# A harness: the processes and topics of one test (or one module), cleaned
+# up and checked together.
+
+class Harness:
+    def __init__(self, kafka, workdir, name):
+        self.kafka = kafka
+        self.workdir = workdir
+        self.name = re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:40]
+        self.sims = []
+        self.bridges = []
+        self.topics = []
+
+    def start_sim(self, fixture=None, extra_args=()):
+        d = os.path.join(self.workdir, "sim-%d" % len(self.sims))
+        os.makedirs(d, exist_ok=True)
+        s = Sim(d, fixture=fixture, extra_args=extra_args)
+        self.sims.append(s)
+        return s.start()
+
+    def make_topics(self, partitions=4):
+        base = unique("it-" + self.name)
+        t = Topics(customer_update=base + ".customer.update",
+                   sale_list=base + ".sale-list.request", partitions=partitions)
+        self.kafka.create_topics(t.all(), partitions)
+        self.topics.extend(t.all())
+        return t
+
+    def write_config(self, sim, topics, group_id, dealer=None, overrides=None):
+        code, user, pw = dealer or (DEALER_CODE, DEALER_USERNAME, DEALER_PASSWORD)
+        cfg = bridge_config(self.kafka.brokers, sim.base_url if sim else
+                            "http://127.0.0.1:9", topics, group_id,
+                            code, user, pw, overrides)
+        path = os.path.join(self.workdir, "bridge-%d.conf" % len(self.bridges))
+        with open(path, "w") as f:
+            f.write(render_libconfig(cfg))
+        return path
+
+    def start_bridge(self, sim, topics=None, group_id=None, dealer=None,
+                     overrides=None, env=None, secrets=(), wait_assigned=True,
+                     config_path=None):
+        """Writes a configuration (unless config_path is given) and starts
+        `moka-bridge run`; waits until its group owns the input partitions.
+        The bridge's logs are checked at clean-up for the dealer password,
+        its CheckKey and `secrets`."""
+        topics = topics or self.make_topics()
+        group_id = group_id or unique("it-group")
+        code, user, pw = dealer or (DEALER_CODE, DEALER_USERNAME, DEALER_PASSWORD)
+        if config_path is None:
+            config_path = self.write_config(sim, topics, group_id, dealer, overrides)
+        d = os.path.join(self.workdir, "bridge-%d" % len(self.bridges))
+        os.makedirs(d, exist_ok=True)
+        all_secrets = [DEALER_PASSWORD, DEALER_CHECKKEY, pw,
+                       checkkey(code, user, pw)] + list(secrets)
+        b = Bridge(d, config_path, group_id, topics, env=env, secrets=all_secrets)
+        self.bridges.append(b)
+        b.start()
+        if wait_assigned:
+            self.kafka.wait_group_assigned(group_id, topics.inputs(), timeout=60,
+                                           watch=[b] + self.sims)
+        return b
+
+    def restart_bridge(self, old, env=None, wait_assigned=True):
+        """A new bridge process with the configuration and group of `old`."""
+        d = os.path.join(self.workdir, "bridge-%d" % len(self.bridges))
+        os.makedirs(d, exist_ok=True)
+        b = Bridge(d, old.config_path, old.group_id, old.topics,
+                   env=env if env is not None else old.env, secrets=old.secrets)
+        self.bridges.append(b)
+        b.start()
+        if wait_assigned:
+            self.kafka.wait_group_assigned(b.group_id, b.topics.inputs(),
+                                           timeout=90, watch=[b] + self.sims)
+        return b
+
+    def close(self):
+        """Kills what still runs, deletes the topics; returns the list of
+        problems found (a simulator that died, bridge logs with secrets or
+        non-JSON lines)."""
+        problems = []
+        for b in self.bridges:
+            if b.running():
+                b.kill()
+            try:
+                b.check_logs()
+            except AssertionError as e:
+                problems.append(str(e))
+            except OSError:
+                pass
+        for s in self.sims:
+            if s.proc is not None and s.proc.poll() is not None and not s.expected_exit:
+                problems.append("moka-sim died during the test: " + s.describe())
+            s.kill()
+        self.kafka.delete_topics(self.topics)
+        return problems
+
+
+def expect_reply(sent, rec, *, operation, status, result_code, attempts=None):
+    """check_reply() for the reply of a Sent event: source, key and
+    correlation id (the event's correlation-id header, else the default)."""
+    corr = None
+    for k, v in sent.headers:
+        if k == "correlation-id":
+            corr = v.decode() if isinstance(v, bytes) else v
+    return check_reply(rec, operation=operation, status=status,
+                       result_code=result_code, source_topic=sent.topic,
+                       source_partition=sent.partition,
+                       source_offset=sent.offset, attempts=attempts,
+                       correlation_id=corr or sent.default_correlation_id,
+                       key=sent.key)
+
+
+def expect_dlq(sent, rec, *, reason, result_code, group_id, attempts=None):
+    return check_dlq(rec, reason=reason, result_code=result_code,
+                     original_topic=sent.topic,
+                     original_partition=sent.partition,
+                     original_offset=sent.offset, original_key=sent.key,
+                     original_value=sent.value, original_headers=sent.headers,
+                     group_id=group_id, attempts=attempts,
+                     original_timestamp=sent.timestamp)
+
+
+class Running:
+    """A running bridge with its simulator and topics, and the operations
+    tests do on it."""
+
+    def __init__(self, kafka, sim, bridge):
+        self.kafka = kafka
+        self.sim = sim
+        self.bridge = bridge
+        self.topics = bridge.topics
+        self.group_id = bridge.group_id
+
+    @property
+    def watch(self):
+        return [p for p in (self.bridge, self.sim) if p is not None]
+
+    def update(self, value, key=None, headers=None, partition=None):
+        return self.kafka.send(self.topics.customer_update, value, key, headers,
+                               partition)
+
+    def sale_list(self, value, key=None, headers=None, partition=None):
+        return self.kafka.send(self.topics.sale_list, value, key, headers,
+                               partition)
+
+    def _reply_topic(self, sent):
+        return (self.topics.cu_reply if sent.topic == self.topics.customer_update
+                else self.topics.sl_reply)
+
+    def _dlq_topic(self, sent):
+        return (self.topics.cu_dlq if sent.topic == self.topics.customer_update
+                else self.topics.sl_dlq)
+
+    def reply_for(self, sent, timeout=30.0):
+        """The one reply of `sent` (fails if none arrives in time)."""
+        recs = self.kafka.collect(self._reply_topic(sent), 1, timeout,
+                                  watch=self.watch, match=sent.is_source_of)
+        return recs[0]
+
+    def replies_for(self, sents, timeout=60.0):
+        """{index in sents: reply record} once every event has a reply."""
+        want = {(s.topic, s.partition, s.offset): i for i, s in enumerate(sents)}
+        topic = self._reply_topic(sents[0])
+
+        def src(r):
+            try:
+                v = json.loads(r.value)["source"]
+                return (v["topic"], v["partition"], v["offset"])
+            except Exception:  # noqa: BLE001
+                return None
+        recs = self.kafka.collect(
+            topic, len(want), timeout, watch=self.watch,
+            match=lambda r: src(r) in want,
+            until=lambda out: len({src(r) for r in out}) >= len(want))
+        out = {}
+        for r in recs:
+            out.setdefault(want[src(r)], r)
+        return out
+
+    def dlq_for(self, sent, timeout=30.0):
+        recs = self.kafka.collect(self._dlq_topic(sent), 1, timeout,
+                                  watch=self.watch, match=sent.is_dlq_of)
+        return recs[0]
+
+    def wait_done(self, sent, timeout=30.0):
+        """Waits until the bridge committed past `sent`: its reply and any
+        DLQ record are acknowledged by then."""
+        self.kafka.wait_committed(self.group_id, sent.topic, sent.partition,
+                                  sent.offset, timeout, watch=self.watch)
+
+    def all_for(self, sent, dlq):
+        """Every reply (dlq=False) or DLQ record (dlq=True) of `sent` now
+        in the topic; call after wait_done() to count exactly."""
+        if dlq:
+            return [r for r in self.kafka.read_all(self._dlq_topic(sent))
+                    if sent.is_dlq_of(r)]
+        return [r for r in self.kafka.read_all(self._reply_topic(sent))
+                if sent.is_source_of(r)]

@@ -1,0 +1,209 @@
+"""Customer updates end to end: every UpdateCustomer ResultCode the simulator
+fixture (config/moka-sim-fixture.json) can produce, with the reply and DLQ
+records checked field by field.
+
+One simulator and one bridge serve the whole file; each test uses its own
+customers and keys, so the tests do not depend on each other's order."""
+
+import uuid
+
+import pytest
+
+import helpers
+from helpers import Running, expect_dlq, expect_reply
+
+UC = "DealerCustomer.UpdateCustomer."
+# Customer passwords sent or stored in the fixture: none may reach the logs
+# or a reply.
+NEW_PASSWORD = "NewSecret-%s" % uuid.uuid4().hex[:8]
+FIXTURE_PASSWORD = "Elif1234"
+WRONG_DEALER_PASSWORD = "WRONGPASS-%s" % uuid.uuid4().hex[:6]
+SECRETS = [NEW_PASSWORD, FIXTURE_PASSWORD]
+
+
+def uid():
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def cu(module_harness, kafka):
+    sim = module_harness.start_sim()
+    b = module_harness.start_bridge(sim, secrets=SECRETS)
+    return Running(kafka, sim, b)
+
+
+@pytest.fixture(scope="module")
+def cu_bad_credentials(module_harness, kafka):
+    """A bridge whose dealer password the simulator does not accept."""
+    sim = module_harness.start_sim()
+    b = module_harness.start_bridge(
+        sim, dealer=(helpers.DEALER_CODE, helpers.DEALER_USERNAME, WRONG_DEALER_PASSWORD),
+        secrets=SECRETS)
+    return Running(kafka, sim, b)
+
+
+def test_success_reply_echoes_correlation_id_and_redacts_password(cu):
+    key = "cust-%s" % uid()
+    headers = [("correlation-id", "corr-%s" % uid()), ("x-trace", b"\x00\x01trace")]
+    value = {"CustomerCode": "Customer", "DealerCustomerId": "1033",
+             "Password": NEW_PASSWORD, "FirstName": "Elif", "LastName": "Yilmaz",
+             "Gender": "2", "BirthDate": "19850710", "GsmNumber": "5301111112",
+             "Email": "elif.yilmaz@moka.com", "Address": "Kadıköy, İstanbul"}
+    sent = cu.update(value, key=key, headers=headers)
+    rec = cu.reply_for(sent)
+    v = expect_reply(sent, rec, operation="customer.update", status="success",
+                     result_code="Success", attempts=1)
+    assert NEW_PASSWORD.encode() not in rec.value, "customer password in the reply: %r" % rec.value
+    data = v["data"]
+    assert isinstance(data, dict), "success reply without data: %r" % v
+    dc = data["DealerCustomer"]
+    assert dc["Password"] == "***", "Password not redacted: %r" % dc
+    assert dc["DealerCustomerId"] == 1033, dc
+    assert dc["CustomerCode"] == "Customer", dc
+    assert dc["FirstName"] == "Elif" and dc["LastName"] == "Yilmaz", dc
+    assert dc["Email"] == "elif.yilmaz@moka.com", dc
+    assert dc["Address"] == "Kadıköy, İstanbul", dc
+    assert dc["Gender"] == 2, dc
+    assert data["CardListCount"] == 0 and data["CardList"] == [], data
+    # What Moka received: the request with numeric strings as given or as
+    # numbers, and the customer's password (Moka needs it).
+    calls = cu.sim.calls("Customer")
+    assert calls, "the simulator saw no call for customer 'Customer'"
+    last = calls[-1]
+    assert str(last.get("DealerCustomerId")) == "1033", last
+    assert str(last.get("Gender")) == "2", last
+    assert last.get("Password") == NEW_PASSWORD, last
+    assert last.get("Address") == "Kadıköy, İstanbul", last
+    # A success goes to no DLQ.
+    cu.wait_done(sent)
+    assert cu.all_for(sent, dlq=True) == [], "a success was dead-lettered"
+    assert len(cu.all_for(sent, dlq=False)) == 1, "expected exactly one reply"
+
+
+def test_fixture_password_is_redacted_when_not_sent(cu):
+    """Moka echoes the stored password even when the event does not carry one."""
+    sent = cu.update({"CustomerCode": "Customer"}, key="cust-%s" % uid())
+    rec = cu.reply_for(sent)
+    v = expect_reply(sent, rec, operation="customer.update", status="success",
+                     result_code="Success", attempts=1)
+    for secret in SECRETS:
+        assert secret.encode() not in rec.value, "password %s... in reply" % secret[:3]
+    assert v["data"]["DealerCustomer"]["Password"] == "***", v["data"]
+
+
+def test_correlation_id_defaults_to_topic_partition_offset(cu):
+    sent = cu.update({"CustomerCode": "C1", "FirstName": "Ali"}, key="c1-%s" % uid())
+    rec = cu.reply_for(sent)
+    v = expect_reply(sent, rec, operation="customer.update", status="success",
+                     result_code="Success", attempts=1)
+    assert v["correlation_id"] == "%s/%d/%d" % (sent.topic, sent.partition, sent.offset)
+
+
+def test_empty_key_is_answered_with_empty_key(cu):
+    sent = cu.update({"CustomerCode": "C4", "LastName": "Sahin"}, key=None)
+    rec = cu.reply_for(sent)
+    expect_reply(sent, rec, operation="customer.update", status="success",
+                 result_code="Success", attempts=1)
+    assert rec.key is None or rec.key == b"", "reply key: %r" % rec.key
+
+
+def _business_failure(cu, value, code, key=None, headers=None):
+    key = key if key is not None else "k-%s" % uid()
+    headers = headers if headers is not None else [("correlation-id", "c-%s" % uid())]
+    sent = cu.update(value, key=key, headers=headers)
+    rec = cu.reply_for(sent)
+    v = expect_reply(sent, rec, operation="customer.update", status="failure",
+                     result_code=code, attempts=1)
+    assert v["data"] is None
+    d = cu.dlq_for(sent)
+    expect_dlq(sent, d, reason="moka-result", result_code=code,
+               group_id=cu.group_id, attempts=1)
+    cu.wait_done(sent)
+    assert len(cu.all_for(sent, dlq=False)) == 1, "expected exactly one reply"
+    assert len(cu.all_for(sent, dlq=True)) == 1, "expected exactly one DLQ record"
+    return sent, v, d
+
+
+def test_invalid_email_format_is_a_business_failure(cu):
+    sent, v, d = _business_failure(cu, {"CustomerCode": "C2", "Email": "not-an-email"},
+                                   UC + "InvalidEmailFormat")
+    assert len(cu.sim.calls("C2")) == 1, "a business failure must not be retried"
+
+
+def test_customer_code_or_id_must_be_given(cu):
+    _business_failure(cu, {"FirstName": "Nobody"},
+                      UC + "CustomerCodeOrDealerCustomerIdMustBeGiven")
+
+
+def test_dealer_customer_not_found_keeps_original_bytes(cu):
+    """The DLQ record holds the original key, value bytes (whitespace and
+    all) and headers (order, duplicates, binary values) unchanged."""
+    code = "nobody-%s" % uid()
+    raw = ('{ "CustomerCode" :  "%s",\n  "FirstName": "Çağrı" }' % code).encode("utf-8")
+    headers = [("correlation-id", "nf-%s" % uid()), ("tenant", "t1"),
+               ("tenant", "t2"), ("blob", b"\xff\x00\xfe")]
+    sent, v, d = _business_failure(cu, raw, UC + "DealerCustomerNotFound",
+                                   key=b"\x01key-" + uid().encode(), headers=headers)
+    assert d.value == raw
+
+
+def test_dealer_customer_not_found_by_id(cu):
+    _business_failure(cu, {"DealerCustomerId": 987654}, UC + "DealerCustomerNotFound")
+
+
+def test_customer_code_already_using(cu):
+    _business_failure(cu, {"DealerCustomerId": 1301, "CustomerCode": "dup-b"},
+                      UC + "CustomerCodeAlreadyUsing")
+
+
+def test_customer_code_doesnt_match_dealer_customer_id(cu):
+    _business_failure(cu, {"DealerCustomerId": 1301, "CustomerCode": "other-%s" % uid()},
+                      UC + "CustomerCodeDoesntMatchDealerCustomerId")
+
+
+def test_ex_is_retried_then_retries_exhausted(cu):
+    """The fixture's C-EX answers EX every time: the bridge calls Moka
+    retry.max_attempts (5) times, then replies Bridge.RetriesExhausted with
+    the last cause and dead-letters the event as retries-exhausted."""
+    before = len(cu.sim.calls("C-EX"))
+    sent = cu.update({"CustomerCode": "C-EX", "FirstName": "Ex"}, key="cex-%s" % uid(),
+                     headers=[("correlation-id", "ex-%s" % uid())])
+    rec = cu.reply_for(sent)
+    v = expect_reply(sent, rec, operation="customer.update", status="failure",
+                     result_code="Bridge.RetriesExhausted", attempts=5)
+    assert "EX" in v["result_message"], (
+        "result_message should name the last cause (EX): %r" % v["result_message"])
+    d = cu.dlq_for(sent)
+    expect_dlq(sent, d, reason="retries-exhausted", result_code="Bridge.RetriesExhausted",
+               group_id=cu.group_id, attempts=5)
+    assert "EX" in d.header("dlq.error"), d.header("dlq.error")
+    assert len(cu.sim.calls("C-EX")) - before == 5, (
+        "expected 5 calls to Moka, got %d" % (len(cu.sim.calls("C-EX")) - before))
+
+
+def test_wrong_dealer_credentials_give_invalid_request(cu_bad_credentials):
+    """A password the simulator rejects: InvalidRequest at HTTP 200 is a
+    business failure (reply + DLQ), not retried."""
+    cu = cu_bad_credentials
+    sent, v, d = _business_failure(cu, {"CustomerCode": "C3", "FirstName": "Can"},
+                                   UC + "InvalidRequest")
+    assert len(cu.sim.calls("C3")) == 1, "InvalidRequest must not be retried"
+    for p in (WRONG_DEALER_PASSWORD, helpers.checkkey(helpers.DEALER_CODE,
+                                                       helpers.DEALER_USERNAME,
+                                                       WRONG_DEALER_PASSWORD)):
+        assert p not in (d.header("dlq.error") or ""), "secret in dlq.error"
+        assert p.encode() not in d.value and p not in v["result_message"]
+
+
+def test_reply_and_dlq_headers_on_failure(cu):
+    """The three reply headers on a failure, and the DLQ record's header set."""
+    sent, v, d = _business_failure(cu, {"CustomerCode": "C5", "Email": "x@"},
+                                   UC + "InvalidEmailFormat",
+                                   headers=[("correlation-id", "hdr-check"),
+                                            ("reply-topic", "not-allowed")])
+    rec = cu.reply_for(sent)
+    assert rec.header("correlation-id") == "hdr-check"
+    assert rec.header("moka-status") == "failure"
+    assert rec.header("moka-result-code") == UC + "InvalidEmailFormat"
+    assert d.header("dlq.consumer-group") == cu.group_id
+    assert d.header("dlq.original-topic") == cu.topics.customer_update
