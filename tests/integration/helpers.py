@@ -687,26 +687,44 @@ class Topics:
     customer_update: str
     sale_list: str
     partitions: int = 4
+    # Explicit output topics (topics.*_reply / *_dlq); None = derived name.
+    customer_update_reply: str = None
+    customer_update_dlq: str = None
+    sale_list_reply: str = None
+    sale_list_dlq: str = None
 
     @property
     def cu_reply(self):
-        return self.customer_update + ".reply"
+        return self.customer_update_reply or self.customer_update + ".reply"
 
     @property
     def cu_dlq(self):
-        return self.customer_update + ".dlq"
+        return self.customer_update_dlq or self.customer_update + ".dlq"
 
     @property
     def sl_reply(self):
-        return self.sale_list + ".reply"
+        return self.sale_list_reply or self.sale_list + ".reply"
 
     @property
     def sl_dlq(self):
-        return self.sale_list + ".dlq"
+        return self.sale_list_dlq or self.sale_list + ".dlq"
+
+    def explicit(self):
+        """The topics.* keys to write into a configuration."""
+        out = {"customer_update": self.customer_update, "sale_list": self.sale_list}
+        for k in ("customer_update_reply", "customer_update_dlq",
+                  "sale_list_reply", "sale_list_dlq"):
+            if getattr(self, k):
+                out[k] = getattr(self, k)
+        return out
 
     def all(self):
-        return [self.customer_update, self.cu_reply, self.cu_dlq,
-                self.sale_list, self.sl_reply, self.sl_dlq]
+        out = []
+        for t in [self.customer_update, self.cu_reply, self.cu_dlq,
+                  self.sale_list, self.sl_reply, self.sl_dlq]:
+            if t not in out:
+                out.append(t)
+        return out
 
     def inputs(self):
         return [self.customer_update, self.sale_list]
@@ -786,15 +804,12 @@ def bridge_config(kafka_brokers, sim_url, topics, group_id, dealer_code=DEALER_C
             "base_url": sim_url,
             "dealer_code": dealer_code,
             "username": username,
-            "password": password,
+            "password": password or "",
             "connect_timeout_ms": 1000,
             "request_timeout_ms": 3000,
             "tls_verify": False,
         },
-        "topics": {
-            "customer_update": topics.customer_update,
-            "sale_list": topics.sale_list,
-        },
+        "topics": topics.explicit(),
         "retry": {
             "max_attempts": 5,
             "base_ms": 20,
@@ -939,10 +954,13 @@ class Harness:
         self.sims.append(s)
         return s.start()
 
-    def make_topics(self, partitions=4):
+    def make_topics(self, partitions=4, **outputs):
+        """Creates fresh input, reply and DLQ topics. outputs: explicit
+        names by suffix, e.g. customer_update_dlq="dlq" gives "<base>.dlq"."""
         base = unique("it-" + self.name)
         t = Topics(customer_update=base + ".customer.update",
-                   sale_list=base + ".sale-list.request", partitions=partitions)
+                   sale_list=base + ".sale-list.request", partitions=partitions,
+                   **{k: base + "." + v for k, v in outputs.items()})
         self.kafka.create_topics(t.all(), partitions)
         self.topics.extend(t.all())
         return t
@@ -1023,22 +1041,35 @@ def expect_reply(sent, rec, *, operation, status, result_code, attempts=None):
     for k, v in sent.headers:
         if k == "correlation-id":
             corr = v.decode() if isinstance(v, bytes) else v
-    return check_reply(rec, operation=operation, status=status,
-                       result_code=result_code, source_topic=sent.topic,
-                       source_partition=sent.partition,
-                       source_offset=sent.offset, attempts=attempts,
-                       correlation_id=corr or sent.default_correlation_id,
-                       key=sent.key)
+    v = check_reply(rec, operation=operation, status=status,
+                    result_code=result_code, source_topic=sent.topic,
+                    source_partition=sent.partition,
+                    source_offset=sent.offset, attempts=attempts,
+                    correlation_id=corr or sent.default_correlation_id,
+                    key=sent.key)
+    # completed_at: after the event was produced, not in the future.
+    done = rfc3339_ms(v["completed_at"])
+    now = int(time.time() * 1000)
+    assert sent.timestamp - 1000 <= done <= now + 1000, (
+        "completed_at %s is not between the event's produce time (%d) and now (%d)"
+        % (v["completed_at"], sent.timestamp, now))
+    return v
 
 
 def expect_dlq(sent, rec, *, reason, result_code, group_id, attempts=None):
-    return check_dlq(rec, reason=reason, result_code=result_code,
-                     original_topic=sent.topic,
-                     original_partition=sent.partition,
-                     original_offset=sent.offset, original_key=sent.key,
-                     original_value=sent.value, original_headers=sent.headers,
-                     group_id=group_id, attempts=attempts,
-                     original_timestamp=sent.timestamp)
+    check_dlq(rec, reason=reason, result_code=result_code,
+              original_topic=sent.topic,
+              original_partition=sent.partition,
+              original_offset=sent.offset, original_key=sent.key,
+              original_value=sent.value, original_headers=sent.headers,
+              group_id=group_id, attempts=attempts,
+              original_timestamp=sent.timestamp)
+    failed = rfc3339_ms(rec.header("dlq.failed-at"))
+    now = int(time.time() * 1000)
+    assert sent.timestamp - 1000 <= failed <= now + 1000, (
+        "dlq.failed-at %s is not between the event's produce time (%d) and now (%d)"
+        % (rec.header("dlq.failed-at"), sent.timestamp, now))
+    return rec
 
 
 class Running:

@@ -16,9 +16,10 @@ UC = "DealerCustomer.UpdateCustomer."
 # Customer passwords sent or stored in the fixture: none may reach the logs
 # or a reply.
 NEW_PASSWORD = "NewSecret-%s" % uuid.uuid4().hex[:8]
+FAILED_PASSWORD = "FailSecret-%s" % uuid.uuid4().hex[:8]
 FIXTURE_PASSWORD = "Elif1234"
 WRONG_DEALER_PASSWORD = "WRONGPASS-%s" % uuid.uuid4().hex[:6]
-SECRETS = [NEW_PASSWORD, FIXTURE_PASSWORD]
+SECRETS = [NEW_PASSWORD, FAILED_PASSWORD, FIXTURE_PASSWORD]
 
 
 def uid():
@@ -207,3 +208,67 @@ def test_reply_and_dlq_headers_on_failure(cu):
     assert rec.header("moka-result-code") == UC + "InvalidEmailFormat"
     assert d.header("dlq.consumer-group") == cu.group_id
     assert d.header("dlq.original-topic") == cu.topics.customer_update
+
+
+def test_customer_password_not_in_failure_texts(cu):
+    """A failed event's customer password stays in the DLQ value (the
+    original bytes) but in no text the bridge writes: result_message,
+    dlq.error, headers, logs (checked at teardown)."""
+    sent, v, d = _business_failure(
+        cu, {"CustomerCode": "C6", "Password": FAILED_PASSWORD, "Email": FAILED_PASSWORD},
+        UC + "InvalidEmailFormat")
+    assert FAILED_PASSWORD not in v["result_message"]
+    assert FAILED_PASSWORD.encode() not in cu.reply_for(sent).value
+    for k, val in d.headers:
+        if k.startswith("dlq."):
+            assert FAILED_PASSWORD.encode() not in (val or b""), "%s holds the password" % k
+    assert FAILED_PASSWORD.encode() in d.value, "the DLQ value must be the original bytes"
+
+
+def test_configured_output_topics_and_a_shared_dlq(harness, kafka):
+    """topics.customer_update_reply / _dlq and sale_list_dlq set explicitly,
+    one DLQ shared by both inputs."""
+    sim = harness.start_sim()
+    t = harness.make_topics(customer_update_reply="replies-cu",
+                            customer_update_dlq="dead-letters",
+                            sale_list_dlq="dead-letters")
+    assert t.cu_dlq == t.sl_dlq
+    b = harness.start_bridge(sim, topics=t, dealer=("1733", "TestMoka4", "PERM0DENY77AB"))
+    r = Running(kafka, sim, b)
+    s1 = r.update({"CustomerCode": "C1", "Email": "bad"}, key="k1")
+    s2 = r.sale_list({}, key="k2")
+    rep1 = kafka.collect(t.cu_reply, 1, 30, watch=r.watch, match=s1.is_source_of)[0]
+    expect_reply(s1, rep1, operation="customer.update", status="failure",
+                 result_code=UC + "InvalidEmailFormat", attempts=1)
+    rep2 = kafka.collect(t.sl_reply, 1, 30, watch=r.watch, match=s2.is_source_of)[0]
+    expect_reply(s2, rep2, operation="sale.list", status="failure",
+                 result_code="DealerSale.GetSaleList.PermissionDenied", attempts=1)
+    dl = kafka.collect(t.cu_dlq, 2, 30, watch=r.watch)
+    by_topic = {x.header("dlq.original-topic"): x for x in dl}
+    assert set(by_topic) == {t.customer_update, t.sale_list}, dl
+    expect_dlq(s1, by_topic[t.customer_update], reason="moka-result",
+               result_code=UC + "InvalidEmailFormat", group_id=b.group_id, attempts=1)
+    expect_dlq(s2, by_topic[t.sale_list], reason="moka-result",
+               result_code="DealerSale.GetSaleList.PermissionDenied",
+               group_id=b.group_id, attempts=1)
+    # Nothing under the derived names (they were not even created).
+    names = kafka.admin.list_topics(timeout=10).topics
+    assert t.customer_update + ".reply" not in names
+
+
+@pytest.mark.parametrize("how", ["env", "file"])
+def test_dealer_password_from_environment_or_file(harness, kafka, tmp_path, how):
+    sim = harness.start_sim()
+    env, overrides = {}, {"moka": {"password": ""}}
+    if how == "env":
+        env["MOKA_BRIDGE_MOKA_PASSWORD"] = helpers.DEALER_PASSWORD
+    else:
+        path = str(tmp_path / "moka-password")
+        with open(path, "w") as f:
+            f.write(helpers.DEALER_PASSWORD + "\n")
+        overrides["moka"]["password_file"] = path
+    b = harness.start_bridge(sim, overrides=overrides, env=env)
+    r = Running(kafka, sim, b)
+    sent = r.update({"CustomerCode": "C2", "FirstName": "Ayşe"}, key="pw-%s" % uid())
+    expect_reply(sent, r.reply_for(sent), operation="customer.update", status="success",
+                 result_code="Success", attempts=1)

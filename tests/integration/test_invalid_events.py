@@ -116,6 +116,15 @@ def test_invalid_event_is_answered_and_dead_lettered(inv, name):
     if must_name:
         assert must_name in (d.header("dlq.error") or ""), (
             "dlq.error should name %r: %r" % (must_name, d.header("dlq.error")))
+    # docs/decisions.md: validation messages never echo a value.
+    value = (INVALID_CU.get(name) or INVALID_SL.get(name))[0]
+    if isinstance(value, dict):
+        for field, fv in value.items():
+            if isinstance(fv, str) and len(fv) >= 6:
+                assert fv not in v["result_message"], (
+                    "result_message echoes the value of %s: %r" % (field, v["result_message"]))
+                assert fv not in (d.header("dlq.error") or ""), (
+                    "dlq.error echoes the value of %s" % field)
 
 
 @pytest.mark.parametrize("name", list(VALID_CU) + list(VALID_SL))

@@ -109,3 +109,35 @@ def test_per_key_order_with_retries(harness, kafka):
     check_order(r, run, recs, collapse_retries=True)
     retried = sum(1 for x in recs if x.json()["attempts"] > 1)
     assert retried > 0, "no event was retried: the fault injection did not work"
+
+
+def test_keyless_events_are_ordered_by_customer_code(harness, kafka):
+    """Without a record key the ordering key is CustomerCode (or
+    DealerCustomerId): 10 customers x 20 key-less events in one partition."""
+    sim = harness.start_sim()
+    sim.faults(latency_ms=1, latency_jitter_ms=20)
+    b = harness.start_bridge(sim)
+    r = Running(kafka, sim, b)
+    run = uuid.uuid4().hex[:6]
+    n_cust, per = 10, 20
+    events = []
+    for i in range(per):
+        for c in range(n_cust):
+            if c % 2:
+                value = {"CustomerCode": "auto-kl-%s-%d" % (run, c), "LastName": seq(i)}
+            else:
+                # Customers known by id only: fixture ids 1101..1105.
+                value = {"DealerCustomerId": 1101 + c // 2, "LastName": seq(i)}
+            events.append({"key": None, "partition": 0, "value": value,
+                           "headers": [("correlation-id", "kl-%d-%d" % (c, i))]})
+    kafka.send_many(r.topics.customer_update, events)
+    total = n_cust * per
+    kafka.collect(r.topics.cu_reply, total, 60, watch=r.watch,
+                  until=lambda out: len({x.header("correlation-id") for x in out}) >= total)
+    problems = []
+    for c in range(n_cust):
+        who = ("auto-kl-%s-%d" % (run, c)) if c % 2 else str(1101 + c // 2)
+        names = [x.get("LastName") for x in sim.calls(who)]
+        if names != [seq(i) for i in range(per)]:
+            problems.append("calls of %s out of order: %s" % (who, names))
+    assert not problems, "\n".join(problems)

@@ -121,8 +121,10 @@ def test_second_sigterm_exits_at_once(harness, kafka):
         b.wait(0.5)
     t0 = time.monotonic()
     b.signal(signal.SIGTERM)
-    b.wait(5)
+    rc = b.wait(5)
     assert time.monotonic() - t0 < 5
+    # docs/decisions.md: a second signal exits immediately with status 2.
+    assert rc == 2, "exit code after a second SIGTERM: %d" % rc
     # Nothing was answered, so nothing is lost: a restart answers every event.
     sim.reset()
     b2 = harness.restart_bridge(b)
