@@ -15,6 +15,7 @@ APT_PACKAGES=(
     build-essential cmake pkg-config
     librdkafka-dev libcurl4-openssl-dev libjson-c-dev libssl-dev libconfig-dev libmicrohttpd-dev
     kcat valgrind
+    prometheus  # promtool, which validates /metrics in the tests
 )
 # pip name -> import name
 PIP_PACKAGES=(confluent-kafka:confluent_kafka pytest:pytest requests:requests)

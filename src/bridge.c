@@ -10,11 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "backoff.h"
 #include "consumer.h"
 #include "event.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "moka_request.h"
 #include "moka_response.h"
 #include "offsets.h"
@@ -32,6 +34,10 @@
 #define BRIDGE_CONSUME_BATCH 500
 /* Longest sleep of an idle loop turn; signals also wake it. */
 #define BRIDGE_IDLE_WAIT_MS 100
+/* /healthz fails when the loop has not turned for this long. */
+#define BRIDGE_STALL_MS 30000
+/* How often partition high watermarks are read for the lag gauge. */
+#define BRIDGE_WATERMARK_EVERY_MS 1000
 
 /* One assigned input partition: its offsets. Created on its first record,
  * destroyed when the assignment is revoked. */
@@ -57,6 +63,9 @@ struct bridge {
         struct http *http;
         struct publisher *pub;
         struct consumer *cons;
+        struct metrics *metrics;
+        struct admin *admin;
+        uint64_t watermarks_at_ms;
         struct scheduler sched;
         struct timer_heap timers;
         struct event *ready_head, *ready_tail;
@@ -194,6 +203,10 @@ static void bridge_complete(struct bridge *b, struct event *ev,
                 return;
         }
         ev->stage = EVENT_PUBLISHING;
+        metrics_event_completed(b->metrics, ev->op, o->success,
+                                o->result_code);
+        if (!o->success)
+                metrics_dlq_record(b->metrics, o->dlq_reason);
         if (o->success) {
                 b->stats.succeeded++;
                 log_debug("event answered",
@@ -252,6 +265,7 @@ static void bridge_on_delivery(struct event_record *rec,
                 }
                 /* Never advance past an unacknowledged record: produce it
                  * again after a pause, for as long as it takes. */
+                metrics_delivery_failed(b->metrics);
                 log_error("delivery failed, will retry",
                           "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
                           log_json_escape(ev->correlation_id),
@@ -299,6 +313,7 @@ static void bridge_on_transient(struct bridge *b, struct event *ev,
                           "\"delay_ms\":%" PRIu64 ",\"cause\":%s",
                           log_json_escape(ev->correlation_id), ev->attempts,
                           delay, log_json_escape(ev->last_cause));
+                metrics_retry_scheduled(b->metrics, ev->op);
                 bridge_retry_later(b, ev, delay);
                 return;
         }
@@ -345,6 +360,9 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
 
         struct moka_outcome o;
         moka_classify(t, &o);
+        metrics_moka_request(b->metrics, ev->op, o.kind,
+                             (double)(timer_now_us() - ev->call_started_us) /
+                                     1e6);
         snprintf(ev->last_cause, sizeof(ev->last_cause), "%s",
                  o.cause[0] ? o.cause : (o.result_code ? o.result_code : ""));
         bridge_scrub(b, ev, ev->last_cause);
@@ -439,8 +457,9 @@ static void bridge_dispatch(struct bridge *b)
                                 b->ready_tail = ev;
                         return;
                 }
+                ev->call_started_us = timer_now_us();
                 if (ev->first_attempt_ms == 0)
-                        ev->first_attempt_ms = timer_now_ms();
+                        ev->first_attempt_ms = ev->call_started_us / 1000u;
                 ev->stage = EVENT_IN_HTTP;
         }
 }
@@ -519,6 +538,7 @@ static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
         ev->part = ps;
         bridge_link_event(b, ev);
         b->stats.consumed++;
+        metrics_event_consumed(b->metrics, op);
 
         if (ev->order_key_len == 0) {
                 bridge_make_ready(b, ev);
@@ -572,6 +592,27 @@ static void bridge_drain_wake_pipe(struct bridge *b)
                 ;
 }
 
+static void bridge_on_watermark(const char *topic, int32_t partition,
+                                int64_t high, void *arg)
+{
+        struct bridge *b = arg;
+        if (high >= 0)
+                metrics_partition_high_watermark(b->metrics, topic, partition,
+                                                 high);
+}
+
+static void bridge_update_gauges(struct bridge *b)
+{
+        uint64_t now = timer_now_ms();
+        metrics_loop_alive(b->metrics, now);
+        metrics_set_inflight_requests(b->metrics, http_inflight(b->http));
+        metrics_set_pending_events(b->metrics, b->pending);
+        if (now - b->watermarks_at_ms >= BRIDGE_WATERMARK_EVERY_MS) {
+                b->watermarks_at_ms = now;
+                consumer_foreach_watermark(b->cons, bridge_on_watermark, b);
+        }
+}
+
 /* One turn: timers, new records (when `consume`), HTTP, delivery reports.
  * Sleeps at most `max_wait_ms` when there is nothing to do. */
 static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
@@ -601,6 +642,7 @@ static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
                 b->fatal = true;
         if (b->fetch_paused && b->pending <= b->max_pending / 2)
                 bridge_set_fetch_paused(b, false);
+        bridge_update_gauges(b);
 }
 
 /* Drops an event whose work will be redone by the partition's next owner:
@@ -688,6 +730,19 @@ static void bridge_on_assign(const rd_kafka_topic_partition_list_t *parts,
         /* Pause state can outlive a rebalance (librdkafka #1849). */
         b->fetch_paused = false;
         consumer_set_paused(b->cons, false);
+        metrics_set_in_group(b->metrics, true);
+}
+
+static void bridge_on_commit(const rd_kafka_topic_partition_list_t *offsets,
+                             void *arg)
+{
+        struct bridge *b = arg;
+        for (int i = 0; i < offsets->cnt; i++) {
+                const rd_kafka_topic_partition_t *p = &offsets->elems[i];
+                if (!p->err && p->offset >= 0)
+                        metrics_partition_committed(b->metrics, p->topic,
+                                                    p->partition, p->offset);
+        }
 }
 
 static void bridge_on_revoke(const rd_kafka_topic_partition_list_t *parts,
@@ -700,6 +755,7 @@ static void bridge_on_revoke(const rd_kafka_topic_partition_list_t *parts,
         }
         bridge_drain(b, timer_now_ms() +
                                 (uint64_t)b->conf->limits_shutdown_timeout_ms);
+        metrics_partitions_clear(b->metrics);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -726,6 +782,21 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                 snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
                 goto fail;
         }
+        b->metrics = metrics_create();
+        if (!b->metrics) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        if (conf->admin_listen[0]) {
+                b->admin = admin_create(conf->admin_listen, b->metrics,
+                                        BRIDGE_STALL_MS, errstr, errstr_size);
+                if (!b->admin)
+                        goto fail;
+                log_info("admin listener started",
+                         "\"listen\":%s,\"port\":%u",
+                         log_json_escape(conf->admin_listen),
+                         admin_port(b->admin));
+        }
         b->auth = moka_auth_create(conf->moka_dealer_code, conf->moka_username,
                                    conf->moka_password);
         if (!b->auth) {
@@ -750,6 +821,7 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
         struct consumer_hooks hooks = {
                 .on_assign = bridge_on_assign,
                 .on_revoke = bridge_on_revoke,
+                .on_commit = bridge_on_commit,
                 .arg = b,
         };
         b->cons = consumer_create(conf, &hooks, b->wake[1], errstr,
@@ -795,6 +867,7 @@ int bridge_run(struct bridge *b)
                 bridge_drop_partitions(b);
                 rc = 1;
         } else {
+                metrics_set_in_group(b->metrics, false);
                 log_info("stop requested: finishing in-flight events",
                          "\"pending\":%zu,\"deadline_ms\":%d", b->pending,
                          c->limits_shutdown_timeout_ms);
@@ -831,6 +904,8 @@ void bridge_destroy(struct bridge *b)
                 bridge_free_event(b, b->all);
         http_destroy(b->http);
         moka_auth_destroy(b->auth);
+        admin_destroy(b->admin);
+        metrics_destroy(b->metrics);
         scheduler_destroy(&b->sched);
         timer_heap_destroy(&b->timers);
         if (b->wake[0] >= 0)

@@ -47,6 +47,18 @@ static void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
 }
 
+static void consumer_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *offsets,
+                               void *opaque)
+{
+        struct consumer *c = opaque;
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                log_warn("commit failed", "\"error\":%s",
+                         log_json_escape(rd_kafka_err2str(err)));
+        if (offsets && c->hooks.on_commit)
+                c->hooks.on_commit(offsets, c->hooks.arg);
+}
+
 static void consumer_on_error(rd_kafka_t *rk, int err, const char *reason,
                               void *opaque)
 {
@@ -101,6 +113,7 @@ struct consumer *consumer_create(const struct config *conf,
         rd_kafka_conf_set_opaque(kc, c);
         rd_kafka_conf_set_rebalance_cb(kc, consumer_on_rebalance);
         rd_kafka_conf_set_error_cb(kc, consumer_on_error);
+        rd_kafka_conf_set_offset_commit_cb(kc, consumer_on_commit);
         c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
         if (!c->rk) {
                 rd_kafka_conf_destroy(kc);
@@ -174,10 +187,28 @@ void consumer_store_offset(struct consumer *c,
 
 void consumer_commit(struct consumer *c)
 {
-        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
-        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-                log_warn("commit failed", "\"error\":%s",
-                         log_json_escape(rd_kafka_err2str(err)));
+        /* Outcome reported through consumer_on_commit */
+        rd_kafka_commit(c->rk, NULL, 0);
+}
+
+void consumer_foreach_watermark(struct consumer *c,
+                                void (*fn)(const char *topic,
+                                           int32_t partition, int64_t high,
+                                           void *arg),
+                                void *arg)
+{
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        if (rd_kafka_assignment(c->rk, &parts) || !parts)
+                return;
+        for (int i = 0; i < parts->cnt; i++) {
+                int64_t lo = -1, hi = -1;
+                if (rd_kafka_get_watermark_offsets(c->rk, parts->elems[i].topic,
+                                                   parts->elems[i].partition,
+                                                   &lo, &hi))
+                        hi = -1;
+                fn(parts->elems[i].topic, parts->elems[i].partition, hi, arg);
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
 }
 
 void consumer_set_paused(struct consumer *c, bool paused)

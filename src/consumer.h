@@ -26,6 +26,10 @@ struct consumer_hooks {
          * consumer then commits and unassigns. */
         void (*on_revoke)(const rd_kafka_topic_partition_list_t *parts,
                           void *arg);
+        /* After a commit: the partitions with their committed offsets
+         * (per-partition err set on failure). */
+        void (*on_commit)(const rd_kafka_topic_partition_list_t *offsets,
+                          void *arg);
         void *arg;
 };
 
@@ -51,6 +55,14 @@ void consumer_store_offset(struct consumer *c,
 
 /* Commits stored offsets synchronously. */
 void consumer_commit(struct consumer *c);
+
+/* Calls fn for every assigned partition with its cached high watermark
+ * (-1 when not known yet); never blocks. */
+void consumer_foreach_watermark(struct consumer *c,
+                                void (*fn)(const char *topic,
+                                           int32_t partition, int64_t high,
+                                           void *arg),
+                                void *arg);
 
 /* Pauses or resumes fetching on every assigned partition. */
 void consumer_set_paused(struct consumer *c, bool paused);

@@ -78,6 +78,7 @@ struct event {
         int attempts;        /* Moka calls that counted against the budget */
         int outage_attempts; /* calls that failed with an outage-class error */
         uint64_t first_attempt_ms;
+        uint64_t call_started_us; /* of the call in flight, for metrics */
         char last_cause[256];
 
         /* publishing: the rendered records are kept until acknowledged so a

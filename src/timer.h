@@ -45,5 +45,7 @@ uint64_t timer_next_due(const struct timer_heap *heap);
 
 /* Monotonic clock in milliseconds. */
 uint64_t timer_now_ms(void);
+/* Monotonic clock in microseconds. */
+uint64_t timer_now_us(void);
 
 #endif
