@@ -20,6 +20,7 @@
 #include "moka_request.h"
 #include "moka_response.h"
 #include "offsets.h"
+#include "outage.h"
 #include "publisher.h"
 #include "redact.h"
 #include "reply.h"
@@ -74,6 +75,16 @@ struct bridge {
         size_t pending;                  /* live events */
         size_t max_pending;
         bool fetch_paused;               /* backpressure */
+        bool consumer_paused;            /* what the consumer was told */
+        uint64_t repause_at_ms;          /* re-apply a pause after assign */
+        struct outage outage;
+        uint64_t outage_epoch;           /* outages ended so far */
+        struct timer_entry probe_timer;
+        struct http_request *probe;      /* the probe in flight */
+        char *probe_body;                /* UpdateCustomer with {}: Moka
+                                          * answers it with a business code
+                                          * and changes nothing */
+        size_t probe_len;
         bool draining;                   /* no new records are taken */
         bool fatal;
         int wake[2];                     /* self-pipe: signals, librdkafka */
@@ -81,6 +92,8 @@ struct bridge {
         uint64_t rng;
         struct bridge_stats stats;
 };
+
+static void bridge_apply_pause(struct bridge *b);
 
 /* ---- events: life and death ------------------------------------------ */
 
@@ -146,12 +159,18 @@ static void bridge_release_key(struct bridge *b, struct event *ev)
                 bridge_make_ready(b, container_of(next, struct event, sched));
 }
 
-static void bridge_arm(struct bridge *b, struct event *ev, uint64_t delay_ms)
+static void bridge_arm_timer(struct bridge *b, struct timer_entry *te,
+                             uint64_t delay_ms)
 {
-        if (timer_arm(&b->timers, &ev->timer, timer_now_ms() + delay_ms)) {
+        if (timer_arm(&b->timers, te, timer_now_ms() + delay_ms)) {
                 log_error("out of memory arming a timer", NULL);
                 b->fatal = true;
         }
+}
+
+static void bridge_arm(struct bridge *b, struct event *ev, uint64_t delay_ms)
+{
+        bridge_arm_timer(b, &ev->timer, delay_ms);
 }
 
 /* ---- publishing --------------------------------------------------------- */
@@ -284,6 +303,73 @@ static void bridge_on_delivery(struct event_record *rec,
                 bridge_finish(b, ev);
 }
 
+/* ---- outages ----------------------------------------------------------- */
+
+static void bridge_outage_started(struct bridge *b, const char *why)
+{
+        log_warn("Moka outage: pausing partitions, probing Moka",
+                 "\"why\":%s,\"probe_interval_ms\":%d", log_json_escape(why),
+                 b->conf->outage_probe_interval_ms);
+        metrics_set_outage(b->metrics, true);
+        bridge_apply_pause(b);
+        bridge_arm_timer(b, &b->probe_timer,
+                         (uint64_t)b->conf->outage_probe_interval_ms);
+}
+
+static void bridge_outage_ended(struct bridge *b)
+{
+        log_info("Moka answers again: outage over, resuming",
+                 "\"outage_ms\":%" PRIu64,
+                 (timer_now_us() - b->outage.active_since_us) / 1000u);
+        /* Budgets restart after an outage: see bridge_on_transient. */
+        b->outage_epoch++;
+        metrics_set_outage(b->metrics, false);
+        timer_cancel(&b->timers, &b->probe_timer);
+        bridge_apply_pause(b);
+}
+
+static void bridge_record_evidence(struct bridge *b, enum outage_evidence e)
+{
+        int change = outage_record(&b->outage, e, timer_now_us());
+        if (change > 0) {
+                char why[96];
+                snprintf(why, sizeof(why),
+                         "%d transport-level failures in a row",
+                         b->outage.consecutive_down);
+                bridge_outage_started(b, why);
+        } else if (change < 0) {
+                bridge_outage_ended(b);
+        }
+}
+
+static void bridge_send_probe(struct bridge *b)
+{
+        if (!b->outage.active || b->probe)
+                return;
+        b->probe = http_start(b->http, MOKA_OP_CUSTOMER_UPDATE, b->probe_body,
+                              b->probe_len, &b->outage);
+        if (!b->probe)
+                bridge_arm_timer(b, &b->probe_timer, 100); /* no free slot */
+}
+
+static void bridge_on_probe_done(struct bridge *b,
+                                 const struct moka_transport *t)
+{
+        b->probe = NULL;
+        struct moka_outcome o;
+        moka_classify(t, &o);
+        log_debug("outage probe", "\"answered\":%s,\"cause\":%s",
+                  o.moka_answered ? "true" : "false",
+                  log_json_escape(o.cause[0] ? o.cause
+                                             : (o.result_code ? o.result_code
+                                                              : "")));
+        bridge_record_evidence(b, outage_evidence_of(&o));
+        if (b->outage.active)
+                bridge_arm_timer(b, &b->probe_timer,
+                                 (uint64_t)b->conf->outage_probe_interval_ms);
+        moka_outcome_clear(&o);
+}
+
 /* ---- Moka calls --------------------------------------------------------- */
 
 static void bridge_retry_later(struct bridge *b, struct event *ev,
@@ -294,20 +380,49 @@ static void bridge_retry_later(struct bridge *b, struct event *ev,
 }
 
 static void bridge_on_transient(struct bridge *b, struct event *ev,
-                                const struct moka_outcome *o)
+                                const struct moka_outcome *o,
+                                enum outage_evidence evidence)
 {
         const struct config *c = b->conf;
-        ev->attempts++;
-        b->stats.retries++;
         uint64_t now = timer_now_ms();
-        uint64_t elapsed = now - ev->first_attempt_ms;
+        uint64_t now_us = now * 1000u;
+        if (ev->outage_epoch != b->outage_epoch) {
+                /* An outage ended since this event's budget began: what it
+                 * spent then was the outage's, not the event's. */
+                ev->outage_epoch = b->outage_epoch;
+                ev->attempts = 0;
+                ev->first_attempt_ms = now;
+                ev->first_failure_us = 0;
+        }
+        if (ev->first_failure_us == 0)
+                ev->first_failure_us = now_us;
+
         uint64_t delay = backoff_delay_ms(c->retry_base_ms, c->retry_cap_ms,
-                                          ev->attempts, &b->rng);
+                                          ev->attempts + 1, &b->rng);
         if ((uint64_t)o->retry_after_s * 1000u > delay)
                 delay = (uint64_t)o->retry_after_s * 1000u;
         bool out_of_time = c->retry_max_elapsed_ms > 0 &&
-                           elapsed + delay > (uint64_t)c->retry_max_elapsed_ms;
-        if (ev->attempts < c->retry_max_attempts && !out_of_time) {
+                           now - ev->first_attempt_ms + delay >
+                                   (uint64_t)c->retry_max_elapsed_ms;
+        bool last = ev->attempts + 1 >= c->retry_max_attempts || out_of_time;
+
+        /* Giving up needs proof that Moka answers: without an envelope since
+         * this event first failed, it is an outage, not this event. */
+        if (!b->outage.active && last && evidence == OUTAGE_EVIDENCE_DOWN &&
+            !outage_up_since(&b->outage, ev->first_failure_us) &&
+            outage_start(&b->outage, now_us))
+                bridge_outage_started(b, "an event's retries ran out with no "
+                                         "answer from Moka since its first "
+                                         "failure");
+        if (b->outage.active) {
+                /* Not budgeted; dispatch holds it until the outage ends. */
+                bridge_retry_later(b, ev, delay);
+                return;
+        }
+
+        ev->attempts++;
+        b->stats.retries++;
+        if (!last) {
                 log_debug("retrying",
                           "\"correlation_id\":%s,\"attempt\":%d,"
                           "\"delay_ms\":%" PRIu64 ",\"cause\":%s",
@@ -354,6 +469,10 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
                                 void *arg)
 {
         struct bridge *b = arg;
+        if (owner == &b->outage) {
+                bridge_on_probe_done(b, t);
+                return;
+        }
         struct event *ev = owner;
         ev->http = NULL;
         ev->calls++;
@@ -368,6 +487,8 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
         bridge_scrub(b, ev, ev->last_cause);
         if (o.result_message)
                 bridge_scrub(b, ev, o.result_message);
+        enum outage_evidence evidence = outage_evidence_of(&o);
+        bridge_record_evidence(b, evidence);
 
         switch (o.kind) {
         case MOKA_OUTCOME_SUCCESS: {
@@ -400,7 +521,7 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
                 break;
         }
         case MOKA_OUTCOME_RETRY:
-                bridge_on_transient(b, ev, &o);
+                bridge_on_transient(b, ev, &o, evidence);
                 break;
         case MOKA_OUTCOME_OUTAGE:
                 bridge_on_outage_error(b, ev);
@@ -428,6 +549,8 @@ static bool bridge_prepare_body(struct event *ev, const struct moka_auth *auth)
  * (they need no slot) in their turn. */
 static void bridge_dispatch(struct bridge *b)
 {
+        if (b->outage.active)
+                return; /* only the probe calls Moka during an outage */
         while (b->ready_head) {
                 struct event *ev = b->ready_head;
                 if (!ev->invalid && !http_has_slot(b->http))
@@ -469,6 +592,10 @@ static void bridge_fire_timers(struct bridge *b)
         uint64_t now = timer_now_ms();
         struct timer_entry *te;
         while ((te = timer_pop_due(&b->timers, now))) {
+                if (te == &b->probe_timer) {
+                        bridge_send_probe(b);
+                        continue;
+                }
                 struct event *ev = container_of(te, struct event, timer);
                 if (ev->stage == EVENT_BACKOFF)
                         bridge_make_ready(b, ev);
@@ -556,15 +683,24 @@ static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
         }
 }
 
+/* The consumer is paused while the pending-event limit is reached or Moka
+ * is out. */
+static void bridge_apply_pause(struct bridge *b)
+{
+        bool want = b->fetch_paused || b->outage.active;
+        if (want == b->consumer_paused)
+                return;
+        b->consumer_paused = want;
+        consumer_set_paused(b->cons, want);
+        log_debug(want ? "fetching paused" : "fetching resumed",
+                  "\"pending\":%zu,\"outage\":%s", b->pending,
+                  b->outage.active ? "true" : "false");
+}
+
 static void bridge_set_fetch_paused(struct bridge *b, bool paused)
 {
-        if (b->fetch_paused == paused)
-                return;
         b->fetch_paused = paused;
-        consumer_set_paused(b->cons, paused);
-        log_debug(paused ? "fetching paused: pending-event limit reached"
-                         : "fetching resumed",
-                  "\"pending\":%zu", b->pending);
+        bridge_apply_pause(b);
 }
 
 static void bridge_consume(struct bridge *b, bool *more)
@@ -573,7 +709,7 @@ static void bridge_consume(struct bridge *b, bool *more)
         for (int i = 0; i < BRIDGE_CONSUME_BATCH; i++) {
                 if (b->draining || b->stop || b->fatal)
                         return;
-                if (b->pending >= b->max_pending)
+                if (b->pending >= b->max_pending && !b->fetch_paused)
                         bridge_set_fetch_paused(b, true);
                 rd_kafka_message_t *msg = consumer_poll(b->cons);
                 if (!msg)
@@ -642,6 +778,11 @@ static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
                 b->fatal = true;
         if (b->fetch_paused && b->pending <= b->max_pending / 2)
                 bridge_set_fetch_paused(b, false);
+        if (b->repause_at_ms && timer_now_ms() >= b->repause_at_ms) {
+                b->repause_at_ms = 0;
+                b->consumer_paused = false;
+                bridge_apply_pause(b);
+        }
         bridge_update_gauges(b);
 }
 
@@ -727,9 +868,15 @@ static void bridge_on_assign(const rd_kafka_topic_partition_list_t *parts,
                              void *arg)
 {
         struct bridge *b = arg;
-        /* Pause state can outlive a rebalance (librdkafka #1849). */
+        /* Pause state can outlive a rebalance (librdkafka #1849): start
+         * from resumed partitions. A pause still wanted (an outage) is
+         * re-applied shortly after, not right after assign(), which can
+         * lose the assign offset (librdkafka #2190). */
         b->fetch_paused = false;
+        b->consumer_paused = false;
         consumer_set_paused(b->cons, false);
+        if (b->outage.active)
+                b->repause_at_ms = timer_now_ms() + 500;
         metrics_set_in_group(b->metrics, true);
 }
 
@@ -782,6 +929,8 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                 snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
                 goto fail;
         }
+        outage_init(&b->outage, conf->outage_failure_threshold);
+        timer_entry_init(&b->probe_timer);
         b->metrics = metrics_create();
         if (!b->metrics) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -802,6 +951,15 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
         if (!b->auth) {
                 snprintf(errstr, errstr_size,
                          "could not build the Moka authentication block");
+                goto fail;
+        }
+        json_object *empty = json_object_new_object();
+        b->probe_body = empty ? moka_request_customer_update(b->auth, empty,
+                                                             &b->probe_len)
+                              : NULL;
+        json_object_put(empty);
+        if (!b->probe_body) {
+                snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
         struct http_options ho = {
@@ -903,6 +1061,10 @@ void bridge_destroy(struct bridge *b)
         while (b->all)
                 bridge_free_event(b, b->all);
         http_destroy(b->http);
+        if (b->probe_body) {
+                explicit_bzero(b->probe_body, b->probe_len);
+                free(b->probe_body);
+        }
         moka_auth_destroy(b->auth);
         admin_destroy(b->admin);
         metrics_destroy(b->metrics);

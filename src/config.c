@@ -199,6 +199,17 @@ static const struct config_key config_keys[] = {
                    1048576, 1, 67108864,
                    "Largest accepted input value, bytes."),
 
+        CONFIG_INT("outage", "failure_threshold", outage_failure_threshold, 5,
+                   1, 10000,
+                   "Consecutive transport-level failures (connection "
+                   "errors, timeouts, 5xx, 401/403/404, TLS, non-JSON "
+                   "answers) across all events, with no Moka answer in "
+                   "between, that declare an outage: partitions pause and "
+                   "one probe at a time checks Moka."),
+        CONFIG_INT("outage", "probe_interval_ms", outage_probe_interval_ms,
+                   1000, 50, 60000,
+                   "Time between outage probes, milliseconds."),
+
         CONFIG_STR("admin", "listen", admin_listen, "", NULL,
                    "Admin HTTP listener (`/metrics`, `/healthz`, `/readyz`), "
                    "`host:port`; empty = disabled."),

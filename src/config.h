@@ -64,6 +64,10 @@ struct config {
         int limits_shutdown_timeout_ms;
         int limits_max_event_bytes;
 
+        /* outage */
+        int outage_failure_threshold;
+        int outage_probe_interval_ms;
+
         /* admin */
         char *admin_listen;
 

@@ -79,6 +79,8 @@ struct event {
         int outage_attempts; /* calls that failed with an outage-class error */
         uint64_t first_attempt_ms;
         uint64_t call_started_us; /* of the call in flight, for metrics */
+        uint64_t first_failure_us; /* first transient failure, 0 = none */
+        uint64_t outage_epoch;     /* outages ended before its budget began */
         char last_cause[256];
 
         /* publishing: the rendered records are kept until acknowledged so a

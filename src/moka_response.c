@@ -52,6 +52,7 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
 {
         memset(out, 0, sizeof(*out));
         out->retry_after_s = t->retry_after_s > 0 ? t->retry_after_s : 0;
+        out->http_status = t->curl_code == CURLE_OK ? t->http_status : 0;
 
         if (t->curl_code != CURLE_OK) {
                 out->kind = moka_tls_verification_error(t->curl_code)
@@ -123,6 +124,7 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
         }
 
         const char *rc = json_object_get_string(code);
+        out->moka_answered = true;
         out->result_code = strdup(rc);
         out->result_message = moka_dup_member(env, "ResultMessage");
         if (!out->result_message || !*out->result_message) {

@@ -6,6 +6,7 @@
 #ifndef MOKA_BRIDGE_MOKA_RESPONSE_H
 #define MOKA_BRIDGE_MOKA_RESPONSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -36,6 +37,8 @@ struct moka_outcome {
         char cause[256];      /* one line for logs and result_message on
                                * retries: "HTTP 503", "timeout: ..." */
         long retry_after_s;
+        long http_status;     /* 0 when no response arrived */
+        bool moka_answered;   /* a Moka envelope came back (any code) */
 };
 
 /* Classifies one response into `out` (which the caller clears with

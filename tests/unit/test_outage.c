@@ -1,0 +1,81 @@
+/* Outage detection: evidence from outcomes, the threshold, the end at the
+ * first Moka answer, and the "up since" proof retries-exhausted needs. */
+#include "check.h"
+#include "outage.h"
+
+static void test_evidence_of_outcomes(void)
+{
+        struct moka_outcome o = {0};
+        o.moka_answered = true;
+        o.kind = MOKA_OUTCOME_RETRY; /* EX: Moka answered */
+        CHECK_INT_EQ(outage_evidence_of(&o), OUTAGE_EVIDENCE_UP);
+        o.kind = MOKA_OUTCOME_BUSINESS;
+        CHECK_INT_EQ(outage_evidence_of(&o), OUTAGE_EVIDENCE_UP);
+        o.moka_answered = false;
+        o.kind = MOKA_OUTCOME_RETRY;
+        o.http_status = 503;
+        CHECK_INT_EQ(outage_evidence_of(&o), OUTAGE_EVIDENCE_DOWN);
+        o.http_status = 0; /* connection error, timeout */
+        CHECK_INT_EQ(outage_evidence_of(&o), OUTAGE_EVIDENCE_DOWN);
+        o.kind = MOKA_OUTCOME_OUTAGE;
+        o.http_status = 401;
+        CHECK_INT_EQ(outage_evidence_of(&o), OUTAGE_EVIDENCE_DOWN);
+        o.kind = MOKA_OUTCOME_RETRY;
+        o.http_status = 429;
+        CHECK_INT_EQ(outage_evidence_of(&o), OUTAGE_EVIDENCE_NEUTRAL);
+        o.http_status = 200; /* non-JSON body */
+        CHECK_INT_EQ(outage_evidence_of(&o), OUTAGE_EVIDENCE_DOWN);
+}
+
+static void test_threshold_and_end(void)
+{
+        struct outage o;
+        outage_init(&o, 3);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_DOWN, 10), 0);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_DOWN, 20), 0);
+        /* an answer in between resets the streak */
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_UP, 30), 0);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_DOWN, 40), 0);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_DOWN, 50), 0);
+        /* 429 neither proves nor breaks anything */
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_NEUTRAL, 55), 0);
+        CHECK(!o.active);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_DOWN, 60), 1);
+        CHECK(o.active);
+        CHECK_UINT_EQ(o.active_since_us, 60);
+        CHECK_UINT_EQ(o.count, 1);
+        /* more failures while active change nothing */
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_DOWN, 70), 0);
+        CHECK(o.active);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_UP, 80), -1);
+        CHECK(!o.active);
+        CHECK_INT_EQ(o.consecutive_down, 0);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_UP, 90), 0);
+}
+
+static void test_start_and_up_since(void)
+{
+        struct outage o;
+        outage_init(&o, 100);
+        CHECK(!outage_up_since(&o, 0)); /* never answered */
+        outage_record(&o, OUTAGE_EVIDENCE_UP, 500);
+        CHECK(outage_up_since(&o, 500));
+        CHECK(outage_up_since(&o, 400));
+        CHECK(!outage_up_since(&o, 501));
+        CHECK(outage_start(&o, 600));
+        CHECK(!outage_start(&o, 700)); /* already active */
+        CHECK_UINT_EQ(o.active_since_us, 600);
+        CHECK_INT_EQ(outage_record(&o, OUTAGE_EVIDENCE_UP, 800), -1);
+        CHECK(outage_up_since(&o, 700));
+        struct outage z;
+        outage_init(&z, 0); /* a threshold below 1 means 1 */
+        CHECK_INT_EQ(outage_record(&z, OUTAGE_EVIDENCE_DOWN, 1), 1);
+}
+
+int main(void)
+{
+        test_evidence_of_outcomes();
+        test_threshold_and_end();
+        test_start_and_up_since();
+        CHECK_DONE();
+}
