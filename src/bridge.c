@@ -22,6 +22,7 @@
 #include "offsets.h"
 #include "outage.h"
 #include "publisher.h"
+#include "ratelimit.h"
 #include "redact.h"
 #include "reply.h"
 #include "scheduler.h"
@@ -37,6 +38,9 @@
 #define BRIDGE_IDLE_WAIT_MS 100
 /* /healthz fails when the loop has not turned for this long. */
 #define BRIDGE_STALL_MS 30000
+/* A reply rejected as too large below this size was rejected with its
+ * batch (librdkafka does not split batches): produce it again instead. */
+#define BRIDGE_SMALL_REPLY (64 * 1024)
 /* How often partition high watermarks are read for the lag gauge. */
 #define BRIDGE_WATERMARK_EVERY_MS 1000
 
@@ -78,9 +82,13 @@ struct bridge {
         bool consumer_paused;            /* what the consumer was told */
         uint64_t repause_at_ms;          /* re-apply a pause after assign */
         struct outage outage;
+        struct ratelimit rate;
+        struct timer_entry rate_timer;   /* wakes dispatch for a token */
         uint64_t outage_epoch;           /* outages ended so far */
         struct timer_entry probe_timer;
         struct http_request *probe;      /* the probe in flight */
+        struct event *verdict_waiters;   /* would exhaust their budget;
+                                          * wait for the probe's verdict */
         char *probe_body;                /* UpdateCustomer with {}: Moka
                                           * answers it with a business code
                                           * and changes nothing */
@@ -175,6 +183,8 @@ static void bridge_arm(struct bridge *b, struct event *ev, uint64_t delay_ms)
 
 /* ---- publishing --------------------------------------------------------- */
 
+static void bridge_reply_too_large(struct bridge *b, struct event *ev);
+
 static void bridge_produce(struct bridge *b, struct event_record *rec)
 {
         rec->in_flight = true;
@@ -182,6 +192,10 @@ static void bridge_produce(struct bridge *b, struct event_record *rec)
         if (!err)
                 return;
         rec->in_flight = false;
+        if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !rec->is_dlq) {
+                bridge_reply_too_large(b, rec->ev);
+                return;
+        }
         log_error("produce failed, will retry",
                   "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
                   log_json_escape(rec->ev->correlation_id),
@@ -198,17 +212,17 @@ static void bridge_produce_missing(struct bridge *b, struct event *ev)
                         bridge_produce(b, recs[i]);
 }
 
-/* Renders the reply (and DLQ record on failure), produces them and frees
- * the event's key for its successor. */
-static void bridge_complete(struct bridge *b, struct event *ev,
-                            const struct reply_outcome *o,
-                            const char *error_text)
+/* Renders the reply (and the DLQ record on failure) into the event. */
+static bool bridge_render(struct bridge *b, struct event *ev,
+                          const struct reply_outcome *o,
+                          const char *error_text)
 {
         char when[32];
         reply_format_time((int64_t)bridge_epoch_ms(), when);
         ev->reply_value = reply_render_value(ev, o, when, &ev->reply_len);
         ev->reply_hdrs = reply_render_headers(ev, o);
         ev->reply_rec.wanted = true;
+        ev->reply_rec.acked = false;
         ev->pending_deliveries = 1;
         if (!o->success) {
                 ev->dlq_hdrs = reply_render_dlq_headers(
@@ -219,9 +233,8 @@ static void bridge_complete(struct bridge *b, struct event *ev,
         if (!ev->reply_value) {
                 log_error("out of memory rendering a reply", NULL);
                 b->fatal = true;
-                return;
+                return false;
         }
-        ev->stage = EVENT_PUBLISHING;
         metrics_event_completed(b->metrics, ev->op, o->success,
                                 o->result_code);
         if (!o->success)
@@ -242,15 +255,58 @@ static void bridge_complete(struct bridge *b, struct event *ev,
                          reply_dlq_reason_name(o->dlq_reason), o->attempts,
                          log_json_escape(error_text));
         }
+        return true;
+}
+
+/* Renders and produces the event's records and frees its key for its
+ * successor. */
+static void bridge_complete(struct bridge *b, struct event *ev,
+                            const struct reply_outcome *o,
+                            const char *error_text)
+{
+        if (!bridge_render(b, ev, o, error_text))
+                return;
+        ev->stage = EVENT_PUBLISHING;
         bridge_produce_missing(b, ev);
         bridge_release_key(b, ev);
+}
+
+/* The broker refused the reply as too large even compressed: answer with
+ * Bridge.ReplyTooLarge and dead-letter the request instead of retrying a
+ * record that can never be written. */
+static void bridge_reply_too_large(struct bridge *b, struct event *ev)
+{
+        char msg[256];
+        if (ev->sale_count >= 0)
+                snprintf(msg, sizeof(msg),
+                         "the reply (%zu bytes, %ld sales) exceeds the reply "
+                         "topic's maximum message size",
+                         ev->reply_len, ev->sale_count);
+        else
+                snprintf(msg, sizeof(msg),
+                         "the reply (%zu bytes) exceeds the reply topic's "
+                         "maximum message size",
+                         ev->reply_len);
+        free(ev->reply_value);
+        ev->reply_value = NULL;
+        rd_kafka_headers_destroy(ev->reply_hdrs);
+        ev->reply_hdrs = NULL;
+        struct reply_outcome r = {
+                .success = false,
+                .result_code = "Bridge.ReplyTooLarge",
+                .result_message = msg,
+                .attempts = ev->calls,
+                .dlq_reason = REPLY_DLQ_MOKA_RESULT,
+        };
+        if (bridge_render(b, ev, &r, msg))
+                bridge_produce_missing(b, ev);
 }
 
 static void bridge_complete_invalid(struct bridge *b, struct event *ev)
 {
         struct reply_outcome o = {
                 .success = false,
-                .result_code = "Bridge.InvalidEvent",
+                .result_code = ev->invalid_code,
                 .result_message = ev->invalid,
                 .attempts = 0,
                 .dlq_reason = REPLY_DLQ_INVALID_EVENT,
@@ -277,6 +333,11 @@ static void bridge_on_delivery(struct event_record *rec,
         struct bridge *b = arg;
         struct event *ev = rec->ev;
         rec->in_flight = false;
+        if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !rec->is_dlq &&
+            !ev->abandoned && ev->reply_len > BRIDGE_SMALL_REPLY) {
+                bridge_reply_too_large(b, ev);
+                return;
+        }
         if (err) {
                 if (publisher_fatal(b->pub, NULL, 0)) {
                         b->fatal = true;
@@ -305,10 +366,11 @@ static void bridge_on_delivery(struct event_record *rec,
 
 /* ---- outages ----------------------------------------------------------- */
 
-static void bridge_outage_started(struct bridge *b, const char *why)
+static void bridge_outage_started(struct bridge *b)
 {
         log_warn("Moka outage: pausing partitions, probing Moka",
-                 "\"why\":%s,\"probe_interval_ms\":%d", log_json_escape(why),
+                 "\"failures_in_a_row\":%d,\"probe_interval_ms\":%d",
+                 b->outage.consecutive_down,
                  b->conf->outage_probe_interval_ms);
         metrics_set_outage(b->metrics, true);
         bridge_apply_pause(b);
@@ -321,35 +383,69 @@ static void bridge_outage_ended(struct bridge *b)
         log_info("Moka answers again: outage over, resuming",
                  "\"outage_ms\":%" PRIu64,
                  (timer_now_us() - b->outage.active_since_us) / 1000u);
-        /* Budgets restart after an outage: see bridge_on_transient. */
+        /* The elapsed-time budgets restart: see bridge_on_transient. */
         b->outage_epoch++;
         metrics_set_outage(b->metrics, false);
         timer_cancel(&b->timers, &b->probe_timer);
         bridge_apply_pause(b);
 }
 
-static void bridge_record_evidence(struct bridge *b, enum outage_evidence e)
-{
-        int change = outage_record(&b->outage, e, timer_now_us());
-        if (change > 0) {
-                char why[96];
-                snprintf(why, sizeof(why),
-                         "%d transport-level failures in a row",
-                         b->outage.consecutive_down);
-                bridge_outage_started(b, why);
-        } else if (change < 0) {
-                bridge_outage_ended(b);
-        }
-}
-
 static void bridge_send_probe(struct bridge *b)
 {
-        if (!b->outage.active || b->probe)
+        if (b->outage.state == OUTAGE_NONE || b->probe)
                 return;
         b->probe = http_start(b->http, MOKA_OP_CUSTOMER_UPDATE, b->probe_body,
                               b->probe_len, &b->outage);
         if (!b->probe)
                 bridge_arm_timer(b, &b->probe_timer, 100); /* no free slot */
+}
+
+static void bridge_exhaust(struct bridge *b, struct event *ev,
+                           bool out_of_time);
+static void bridge_retry_later(struct bridge *b, struct event *ev,
+                               uint64_t delay_ms);
+
+/* The events that waited for a verdict: exhausted when Moka answers (their
+ * failures were their own), retried unbudgeted when it is out. */
+static void bridge_settle_verdict_waiters(struct bridge *b, bool moka_up)
+{
+        struct event *ev = b->verdict_waiters;
+        b->verdict_waiters = NULL;
+        while (ev) {
+                struct event *next = ev->verdict_next;
+                ev->verdict_next = NULL;
+                if (moka_up)
+                        bridge_exhaust(b, ev, false);
+                else
+                        bridge_retry_later(b, ev,
+                                           (uint64_t)b->conf->retry_base_ms);
+                ev = next;
+        }
+}
+
+static void bridge_outage_change(struct bridge *b, enum outage_change c)
+{
+        switch (c) {
+        case OUTAGE_SUSPECTED:
+                log_info("Moka suspected down: probing",
+                         "\"failures_in_a_row\":%d",
+                         b->outage.consecutive_down);
+                bridge_send_probe(b);
+                break;
+        case OUTAGE_STARTED:
+                bridge_outage_started(b);
+                bridge_settle_verdict_waiters(b, false);
+                break;
+        case OUTAGE_CLEARED:
+                bridge_settle_verdict_waiters(b, true);
+                break;
+        case OUTAGE_ENDED:
+                bridge_outage_ended(b);
+                bridge_settle_verdict_waiters(b, true);
+                break;
+        case OUTAGE_UNCHANGED:
+                break;
+        }
 }
 
 static void bridge_on_probe_done(struct bridge *b,
@@ -358,13 +454,16 @@ static void bridge_on_probe_done(struct bridge *b,
         b->probe = NULL;
         struct moka_outcome o;
         moka_classify(t, &o);
+        metrics_moka_request(b->metrics, MOKA_OP_CUSTOMER_UPDATE, o.kind, 0);
         log_debug("outage probe", "\"answered\":%s,\"cause\":%s",
                   o.moka_answered ? "true" : "false",
                   log_json_escape(o.cause[0] ? o.cause
                                              : (o.result_code ? o.result_code
                                                               : "")));
-        bridge_record_evidence(b, outage_evidence_of(&o));
-        if (b->outage.active)
+        bridge_outage_change(b, outage_probe_result(&b->outage,
+                                                    outage_evidence_of(&o),
+                                                    timer_now_us()));
+        if (outage_active(&b->outage))
                 bridge_arm_timer(b, &b->probe_timer,
                                  (uint64_t)b->conf->outage_probe_interval_ms);
         moka_outcome_clear(&o);
@@ -379,59 +478,10 @@ static void bridge_retry_later(struct bridge *b, struct event *ev,
         bridge_arm(b, ev, delay_ms);
 }
 
-static void bridge_on_transient(struct bridge *b, struct event *ev,
-                                const struct moka_outcome *o,
-                                enum outage_evidence evidence)
+static void bridge_exhaust(struct bridge *b, struct event *ev,
+                           bool out_of_time)
 {
-        const struct config *c = b->conf;
-        uint64_t now = timer_now_ms();
-        uint64_t now_us = now * 1000u;
-        if (ev->outage_epoch != b->outage_epoch) {
-                /* An outage ended since this event's budget began: what it
-                 * spent then was the outage's, not the event's. */
-                ev->outage_epoch = b->outage_epoch;
-                ev->attempts = 0;
-                ev->first_attempt_ms = now;
-                ev->first_failure_us = 0;
-        }
-        if (ev->first_failure_us == 0)
-                ev->first_failure_us = now_us;
-
-        uint64_t delay = backoff_delay_ms(c->retry_base_ms, c->retry_cap_ms,
-                                          ev->attempts + 1, &b->rng);
-        if ((uint64_t)o->retry_after_s * 1000u > delay)
-                delay = (uint64_t)o->retry_after_s * 1000u;
-        bool out_of_time = c->retry_max_elapsed_ms > 0 &&
-                           now - ev->first_attempt_ms + delay >
-                                   (uint64_t)c->retry_max_elapsed_ms;
-        bool last = ev->attempts + 1 >= c->retry_max_attempts || out_of_time;
-
-        /* Giving up needs proof that Moka answers: without an envelope since
-         * this event first failed, it is an outage, not this event. */
-        if (!b->outage.active && last && evidence == OUTAGE_EVIDENCE_DOWN &&
-            !outage_up_since(&b->outage, ev->first_failure_us) &&
-            outage_start(&b->outage, now_us))
-                bridge_outage_started(b, "an event's retries ran out with no "
-                                         "answer from Moka since its first "
-                                         "failure");
-        if (b->outage.active) {
-                /* Not budgeted; dispatch holds it until the outage ends. */
-                bridge_retry_later(b, ev, delay);
-                return;
-        }
-
         ev->attempts++;
-        b->stats.retries++;
-        if (!last) {
-                log_debug("retrying",
-                          "\"correlation_id\":%s,\"attempt\":%d,"
-                          "\"delay_ms\":%" PRIu64 ",\"cause\":%s",
-                          log_json_escape(ev->correlation_id), ev->attempts,
-                          delay, log_json_escape(ev->last_cause));
-                metrics_retry_scheduled(b->metrics, ev->op);
-                bridge_retry_later(b, ev, delay);
-                return;
-        }
         char msg[512];
         snprintf(msg, sizeof(msg), "gave up after %d attempts%s: %s",
                  ev->attempts,
@@ -445,6 +495,61 @@ static void bridge_on_transient(struct bridge *b, struct event *ev,
                 .dlq_reason = REPLY_DLQ_RETRIES_EXHAUSTED,
         };
         bridge_complete(b, ev, &r, msg);
+}
+
+static void bridge_on_transient(struct bridge *b, struct event *ev,
+                                const struct moka_outcome *o,
+                                enum outage_evidence evidence)
+{
+        const struct config *c = b->conf;
+        uint64_t now = timer_now_ms();
+        if (ev->outage_epoch != b->outage_epoch) {
+                /* An outage ended since this event's clock started: the
+                 * time it waited was the outage's, not the event's. */
+                ev->outage_epoch = b->outage_epoch;
+                ev->first_attempt_ms = now;
+        }
+        if (ev->first_failure_us == 0)
+                ev->first_failure_us = now * 1000u;
+
+        uint64_t delay = backoff_delay_ms(c->retry_base_ms, c->retry_cap_ms,
+                                          ev->attempts + 1, &b->rng);
+        if ((uint64_t)o->retry_after_s * 1000u > delay)
+                delay = (uint64_t)o->retry_after_s * 1000u;
+        if (outage_active(&b->outage)) {
+                /* Not budgeted; dispatch holds it until the outage ends. */
+                bridge_retry_later(b, ev, delay);
+                return;
+        }
+        bool out_of_time = c->retry_max_elapsed_ms > 0 &&
+                           now - ev->first_attempt_ms + delay >
+                                   (uint64_t)c->retry_max_elapsed_ms;
+        bool last = ev->attempts + 1 >= c->retry_max_attempts || out_of_time;
+        if (last && evidence == OUTAGE_EVIDENCE_DOWN &&
+            !outage_up_since(&b->outage, ev->first_failure_us)) {
+                /* Giving up needs proof that Moka answers anyone: nothing
+                 * did since this event first failed, so a probe decides
+                 * whether this is the event's failure or an outage. */
+                ev->stage = EVENT_BACKOFF;
+                ev->verdict_next = b->verdict_waiters;
+                b->verdict_waiters = ev;
+                bridge_outage_change(b, outage_suspect(&b->outage));
+                bridge_send_probe(b);
+                return;
+        }
+        if (last) {
+                bridge_exhaust(b, ev, out_of_time);
+                return;
+        }
+        ev->attempts++;
+        b->stats.retries++;
+        log_debug("retrying",
+                  "\"correlation_id\":%s,\"attempt\":%d,"
+                  "\"delay_ms\":%" PRIu64 ",\"cause\":%s",
+                  log_json_escape(ev->correlation_id), ev->attempts, delay,
+                  log_json_escape(ev->last_cause));
+        metrics_retry_scheduled(b->metrics, ev->op);
+        bridge_retry_later(b, ev, delay);
 }
 
 static void bridge_on_outage_error(struct bridge *b, struct event *ev)
@@ -488,12 +593,19 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
         if (o.result_message)
                 bridge_scrub(b, ev, o.result_message);
         enum outage_evidence evidence = outage_evidence_of(&o);
-        bridge_record_evidence(b, evidence);
+        bridge_outage_change(b, outage_record(&b->outage, evidence,
+                                              timer_now_us()));
 
         switch (o.kind) {
         case MOKA_OUTCOME_SUCCESS: {
                 if (o.data)
                         redact_password_fields(o.data);
+                json_object *list;
+                if (ev->op == MOKA_OP_SALE_LIST && o.data &&
+                    json_object_object_get_ex(o.data, "DealerSaleList",
+                                              &list) &&
+                    json_object_is_type(list, json_type_array))
+                        ev->sale_count = (long)json_object_array_length(list);
                 struct reply_outcome r = {
                         .success = true,
                         .result_code = "Success",
@@ -549,12 +661,22 @@ static bool bridge_prepare_body(struct event *ev, const struct moka_auth *auth)
  * (they need no slot) in their turn. */
 static void bridge_dispatch(struct bridge *b)
 {
-        if (b->outage.active)
+        if (outage_active(&b->outage))
                 return; /* only the probe calls Moka during an outage */
         while (b->ready_head) {
                 struct event *ev = b->ready_head;
                 if (!ev->invalid && !http_has_slot(b->http))
                         return;
+                if (!ev->invalid) {
+                        uint64_t now_us = timer_now_us();
+                        if (!ratelimit_take(&b->rate, now_us)) {
+                                uint64_t wait_us =
+                                        ratelimit_wait_us(&b->rate, now_us);
+                                bridge_arm_timer(b, &b->rate_timer,
+                                                 wait_us / 1000u + 1);
+                                return;
+                        }
+                }
                 b->ready_head = ev->ready_next;
                 if (!b->ready_head)
                         b->ready_tail = NULL;
@@ -596,6 +718,8 @@ static void bridge_fire_timers(struct bridge *b)
                         bridge_send_probe(b);
                         continue;
                 }
+                if (te == &b->rate_timer)
+                        continue; /* the dispatch after this gets a token */
                 struct event *ev = container_of(te, struct event, timer);
                 if (ev->stage == EVENT_BACKOFF)
                         bridge_make_ready(b, ev);
@@ -662,6 +786,19 @@ static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
                 event_destroy(ev);
                 return;
         }
+        if (ev->reply_topic) {
+                if (reply_topic_allowed(b->conf->topic_reply_allow,
+                                        ev->reply_topic)) {
+                        ev->reply_topic_ok = true;
+                } else if (!ev->invalid) {
+                        if (asprintf(&ev->invalid,
+                                     "header \"reply-topic\": topic \"%.200s\" "
+                                     "is not in topics.reply_topic_allow",
+                                     ev->reply_topic) < 0)
+                                ev->invalid = NULL;
+                        ev->invalid_code = "Bridge.ReplyTopicNotAllowed";
+                }
+        }
         ev->part = ps;
         bridge_link_event(b, ev);
         b->stats.consumed++;
@@ -687,14 +824,14 @@ static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
  * is out. */
 static void bridge_apply_pause(struct bridge *b)
 {
-        bool want = b->fetch_paused || b->outage.active;
+        bool want = b->fetch_paused || outage_active(&b->outage);
         if (want == b->consumer_paused)
                 return;
         b->consumer_paused = want;
         consumer_set_paused(b->cons, want);
         log_debug(want ? "fetching paused" : "fetching resumed",
                   "\"pending\":%zu,\"outage\":%s", b->pending,
-                  b->outage.active ? "true" : "false");
+                  outage_active(&b->outage) ? "true" : "false");
 }
 
 static void bridge_set_fetch_paused(struct bridge *b, bool paused)
@@ -814,6 +951,7 @@ static void bridge_drop_partitions(struct bridge *b)
 {
         /* Abandon whatever is still pending, then forget the partitions. */
         b->ready_head = b->ready_tail = NULL;
+        b->verdict_waiters = NULL;
         struct event *ev = b->all;
         while (ev) {
                 struct event *next = ev->all_next;
@@ -875,7 +1013,7 @@ static void bridge_on_assign(const rd_kafka_topic_partition_list_t *parts,
         b->fetch_paused = false;
         b->consumer_paused = false;
         consumer_set_paused(b->cons, false);
-        if (b->outage.active)
+        if (outage_active(&b->outage))
                 b->repause_at_ms = timer_now_ms() + 500;
         metrics_set_in_group(b->metrics, true);
 }
@@ -931,6 +1069,9 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
         }
         outage_init(&b->outage, conf->outage_failure_threshold);
         timer_entry_init(&b->probe_timer);
+        timer_entry_init(&b->rate_timer);
+        ratelimit_init(&b->rate, conf->moka_rate_limit, conf->moka_rate_burst,
+                       timer_now_us());
         b->metrics = metrics_create();
         if (!b->metrics) {
                 snprintf(errstr, errstr_size, "out of memory");

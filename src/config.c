@@ -148,6 +148,12 @@ static const struct config_key config_keys[] = {
         CONFIG_INT("moka", "request_timeout_ms", moka_request_timeout_ms,
                    15000, 100, 600000,
                    "Whole-request timeout, milliseconds."),
+        CONFIG_INT("moka", "rate_limit", moka_rate_limit, 0, 0, 1000000,
+                   "Most Moka requests per second (token bucket); 0 = no "
+                   "limit."),
+        CONFIG_INT("moka", "rate_burst", moka_rate_burst, 0, 0, 1000000,
+                   "Requests that may go at once above the rate; 0 = one "
+                   "second's worth of `rate_limit`."),
         CONFIG_INT("moka", "max_inflight_requests",
                    moka_max_inflight_requests, 256, 1, 4096,
                    "Cap on concurrent HTTP requests to Moka."),
@@ -172,6 +178,11 @@ static const struct config_key config_keys[] = {
                          "Replies to sale-list requests."),
         CONFIG_TOPIC_OUT("sale_list_dlq", topic_sale_list_dlq, "sale_list",
                          ".dlq", "Dead letters of sale-list requests."),
+        CONFIG_STR("topics", "reply_topic_allow", topic_reply_allow, "", NULL,
+                   "Topics an event's `reply-topic` header may name, comma "
+                   "separated; an entry ending in `*` is a prefix. Empty = "
+                   "the header is never honoured (such events are answered "
+                   "`Bridge.ReplyTopicNotAllowed`)."),
 
         CONFIG_INT("retry", "max_attempts", retry_max_attempts, 5, 1, 100,
                    "Total attempts per event for transient failures, first "

@@ -42,6 +42,8 @@ struct config {
         int moka_connect_timeout_ms;
         int moka_request_timeout_ms;
         int moka_max_inflight_requests;
+        int moka_rate_limit; /* requests per second, 0 = none */
+        int moka_rate_burst;
         bool moka_tls_verify;
 
         /* topics: the *_reply / *_dlq names are filled in with
@@ -52,6 +54,7 @@ struct config {
         char *topic_sale_list;
         char *topic_sale_list_reply;
         char *topic_sale_list_dlq;
+        char *topic_reply_allow; /* comma-separated names or prefixes* */
 
         /* retry */
         int retry_max_attempts;

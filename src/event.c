@@ -344,6 +344,9 @@ struct event *event_create(rd_kafka_message_t *msg, enum moka_operation op,
         ev->dlq_rec.ev = ev;
         ev->dlq_rec.is_dlq = true;
 
+        ev->reply_topic = event_header_dup(msg, "reply-topic");
+        ev->invalid_code = "Bridge.InvalidEvent";
+        ev->sale_count = -1;
         ev->correlation_id = event_header_dup(msg, "correlation-id");
         if (!ev->correlation_id &&
             asprintf(&ev->correlation_id, "%s/%" PRId32 "/%" PRId64,
@@ -389,6 +392,7 @@ void event_destroy(struct event *ev)
         json_object_put(ev->request);
         free(ev->invalid);
         free(ev->correlation_id);
+        free(ev->reply_topic);
         free(ev->reply_value);
         free(ev->body_owned);
         if (ev->reply_hdrs)

@@ -50,6 +50,11 @@ struct event {
         /* validation */
         json_object *request; /* normalized DealerCustomerRequest, owned */
         char *invalid;        /* why the event is invalid, or NULL */
+        const char *invalid_code; /* its result code, Bridge.InvalidEvent
+                                   * unless set otherwise */
+        char *reply_topic;    /* the reply-topic header, owned, or NULL */
+        bool reply_topic_ok;  /* it is on the allow-list: replies go there */
+        long sale_count;      /* GetSaleList: sales in Moka's answer */
         const char *customer_password; /* inside `request`, for redaction */
 
         /* ordering and identity */
@@ -65,6 +70,7 @@ struct event {
         struct scheduler_node sched;
         struct timer_entry timer;
         struct event *ready_next;
+        struct event *verdict_next; /* waiting for a probe's verdict */
         struct http_request *http;
 
         /* the Moka request body: owned for UpdateCustomer, shared (the

@@ -51,6 +51,9 @@ struct publisher *publisher_create(const struct config *conf,
 {
         static const struct kafka_setting defaults[] = {
                 {"linger.ms", "5"},
+                /* Checked before compression: let lz4 shrink a large sale
+                 * list and the broker judge the compressed size. */
+                {"message.max.bytes", "100000000"},
                 {"compression.type", "lz4"},
                 {"socket.nagle.disable", "true"},
                 {"queue.buffering.max.messages", "2000000"},
@@ -143,6 +146,17 @@ rd_kafka_resp_err_t publisher_produce(struct publisher *p,
                 rec->is_dlq ? ev->dlq_hdrs : ev->reply_hdrs);
 
         rd_kafka_resp_err_t err;
+        /* An allowed reply-topic header names the topic; librdkafka keeps
+         * a handle per name, so this costs a lookup, not a new topic. */
+        rd_kafka_topic_t *own = NULL;
+        if (!rec->is_dlq && ev->reply_topic_ok) {
+                own = rd_kafka_topic_new(p->rk, ev->reply_topic, NULL);
+                if (!own) {
+                        rd_kafka_headers_destroy(hdrs);
+                        return rd_kafka_last_error();
+                }
+                rkt = own;
+        }
         for (int tries = 0;; tries++) {
                 /* Flags 0: librdkafka references `value`, which the event
                  * keeps until the delivery report. */
@@ -161,6 +175,8 @@ rd_kafka_resp_err_t publisher_produce(struct publisher *p,
         }
         if (err)
                 rd_kafka_headers_destroy(hdrs); /* not taken over */
+        if (own)
+                rd_kafka_topic_destroy(own);
         return err;
 }
 

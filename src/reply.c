@@ -148,3 +148,31 @@ rd_kafka_headers_t *reply_render_dlq_headers(const struct event *ev,
         reply_add(h, "dlq.replay-count", replay_count);
         return h;
 }
+
+bool reply_topic_allowed(const char *allow_list, const char *topic)
+{
+        if (!allow_list || !topic || !*topic)
+                return false;
+        size_t tlen = strlen(topic);
+        const char *p = allow_list;
+        while (*p) {
+                while (*p == ' ' || *p == ',')
+                        p++;
+                const char *end = p;
+                while (*end && *end != ',')
+                        end++;
+                const char *last = end;
+                while (last > p && last[-1] == ' ')
+                        last--;
+                size_t len = (size_t)(last - p);
+                if (len > 0 && p[len - 1] == '*') {
+                        if (tlen >= len - 1 && memcmp(p, topic, len - 1) == 0)
+                                return true;
+                } else if (len > 0 && len == tlen &&
+                           memcmp(p, topic, len) == 0) {
+                        return true;
+                }
+                p = end;
+        }
+        return false;
+}

@@ -55,4 +55,8 @@ rd_kafka_headers_t *reply_render_dlq_headers(const struct event *ev,
                                              const char *consumer_group,
                                              const char *failed_at);
 
+/* True when `topic` is on `allow_list` (comma-separated names; an entry
+ * ending in '*' matches by prefix; spaces around entries ignored). */
+bool reply_topic_allowed(const char *allow_list, const char *topic);
+
 #endif

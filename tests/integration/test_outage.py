@@ -1,10 +1,7 @@
 """Outages (contract, "Outages"): when Moka fails for every key the bridge
 pauses, probes and resumes; an outage of any length loses nothing and sends
 nothing to the DLQ because of the outage.
-
-The 5xx-storm case is marked xfail (not strict) while outage detection is
-not implemented (docs/decisions.md leaves pausing to later work): it shows
-as XFAIL until the bridge does it, then as XPASS."""
+"""
 
 import time
 import uuid
@@ -50,8 +47,6 @@ def answered_after_outage(harness, kafka, start_outage):
     assert kafka.count(r.topics.cu_dlq) == 0, "the outage sent events to the DLQ"
 
 
-@pytest.mark.xfail(reason="outage detection (pause, probe, resume) not implemented yet",
-                   strict=False)
 def test_full_outage_503_loses_nothing_and_dead_letters_nothing(harness, kafka):
     answered_after_outage(harness, kafka, lambda sim: sim.faults(outage=True))
 

@@ -1178,7 +1178,7 @@ static void test_reference_has_a_row_per_key(void)
                         bad++;
         }
         CHECK_INT(bad, 0);
-        CHECK_INT(rows, 2 + 30); /* header rows + one per key */
+        CHECK_INT(rows, 2 + 33); /* header rows + one per key */
         CHECK_CONTAINS(ref, "| `retry.max_attempts` | integer | `5` | "
                             "1 .. 100 | `MOKA_BRIDGE_RETRY_MAX_ATTEMPTS` |");
         CHECK_CONTAINS(ref, "| `moka.password` | string, secret | `\"\"` |");

@@ -483,8 +483,26 @@ static void test_format_time(void)
         CHECK_STR_EQ(out, "9999-12-31T23:59:59.999Z");
 }
 
+static void test_reply_topic_allowed(void)
+{
+        const char *allow = "team-a.replies, team-b.* ,exact,";
+        CHECK(reply_topic_allowed(allow, "team-a.replies"));
+        CHECK(reply_topic_allowed(allow, "team-b.x"));
+        CHECK(reply_topic_allowed(allow, "team-b."));
+        CHECK(reply_topic_allowed(allow, "exact"));
+        CHECK(!reply_topic_allowed(allow, "team-a.replies2"));
+        CHECK(!reply_topic_allowed(allow, "team-a"));
+        CHECK(!reply_topic_allowed(allow, "team-b"));
+        CHECK(!reply_topic_allowed(allow, "exac"));
+        CHECK(!reply_topic_allowed(allow, ""));
+        CHECK(!reply_topic_allowed("", "anything"));
+        CHECK(!reply_topic_allowed(NULL, "anything"));
+        CHECK(reply_topic_allowed("*", "anything"));
+}
+
 int main(void)
 {
+        test_reply_topic_allowed();
         test_redact_secrets();
         test_redact_password_fields();
         test_format_time();
