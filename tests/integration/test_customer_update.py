@@ -201,7 +201,7 @@ def test_reply_and_dlq_headers_on_failure(cu):
     sent, v, d = _business_failure(cu, {"CustomerCode": "C5", "Email": "x@"},
                                    UC + "InvalidEmailFormat",
                                    headers=[("correlation-id", "hdr-check"),
-                                            ("reply-topic", "not-allowed")])
+                                            ("x-trace", "kept-as-is")])
     rec = cu.reply_for(sent)
     assert rec.header("correlation-id") == "hdr-check"
     assert rec.header("moka-status") == "failure"
