@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "backoff.h"
 #include "consumer.h"
+#include "dealer.h"
 #include "event.h"
 #include "http.h"
 #include "log.h"
@@ -73,7 +74,6 @@ struct bridge {
         uint64_t watermarks_at_ms;
         struct scheduler sched;
         struct timer_heap timers;
-        struct event *ready_head, *ready_tail;
         struct event *all;               /* every live event */
         struct partition_state *parts;
         size_t pending;                  /* live events */
@@ -81,18 +81,12 @@ struct bridge {
         bool fetch_paused;               /* backpressure */
         bool consumer_paused;            /* what the consumer was told */
         uint64_t repause_at_ms;          /* re-apply a pause after assign */
-        struct outage outage;
-        struct ratelimit rate;
-        struct timer_entry rate_timer;   /* wakes dispatch for a token */
-        uint64_t outage_epoch;           /* outages ended so far */
-        struct timer_entry probe_timer;
-        struct http_request *probe;      /* the probe in flight */
-        struct event *verdict_waiters;   /* would exhaust their budget;
-                                          * wait for the probe's verdict */
-        char *probe_body;                /* UpdateCustomer with {}: Moka
-                                          * answers it with a business code
-                                          * and changes nothing */
-        size_t probe_len;
+        struct dealer **dealers;         /* owned; [0] is moka.* */
+        size_t dealer_cnt;
+        struct dealer *default_dealer;   /* when no moka-dealer header */
+        size_t dispatch_rr;              /* round robin over dealers */
+        bool outage_paused;              /* every dealer is out */
+        struct event *invalid_head, *invalid_tail; /* answer without Moka */
         bool draining;                   /* no new records are taken */
         bool fatal;
         int wake[2];                     /* self-pipe: signals, librdkafka */
@@ -124,6 +118,7 @@ static void bridge_free_event(struct bridge *b, struct event *ev)
         if (ev->all_next)
                 ev->all_next->all_prev = ev->all_prev;
         b->pending--;
+        timer_cancel(&b->timers, &ev->timer);
         event_destroy(ev);
 }
 
@@ -138,7 +133,9 @@ static uint64_t bridge_epoch_ms(void)
  * CheckKey and the customer's password. */
 static void bridge_scrub(struct bridge *b, struct event *ev, char *text)
 {
-        const char *secrets[3] = {b->auth->password, b->auth->checkkey,
+        const struct moka_auth *a = ev->dealer ? ev->dealer->auth : NULL;
+        const char *secrets[3] = {a ? a->password : NULL,
+                                  a ? a->checkkey : NULL,
                                   ev->customer_password};
         redact_secrets(text, secrets, 3);
 }
@@ -149,11 +146,15 @@ static void bridge_make_ready(struct bridge *b, struct event *ev)
 {
         ev->stage = EVENT_READY;
         ev->ready_next = NULL;
-        if (b->ready_tail)
-                b->ready_tail->ready_next = ev;
+        if (!ev->invalid) {
+                dealer_push_ready(ev->dealer, ev);
+                return;
+        }
+        if (b->invalid_tail)
+                b->invalid_tail->ready_next = ev;
         else
-                b->ready_head = ev;
-        b->ready_tail = ev;
+                b->invalid_head = ev;
+        b->invalid_tail = ev;
 }
 
 /* The event's key is free for its next event once this one's records are
@@ -366,38 +367,63 @@ static void bridge_on_delivery(struct event_record *rec,
 
 /* ---- outages ----------------------------------------------------------- */
 
-static void bridge_outage_started(struct bridge *b)
+static struct dealer *bridge_dealer_named(struct bridge *b, const char *name)
 {
-        log_warn("Moka outage: pausing partitions, probing Moka",
-                 "\"failures_in_a_row\":%d,\"probe_interval_ms\":%d",
-                 b->outage.consecutive_down,
-                 b->conf->outage_probe_interval_ms);
-        metrics_set_outage(b->metrics, true);
+        for (size_t i = 0; i < b->dealer_cnt; i++)
+                if (strcmp(b->dealers[i]->name, name) == 0)
+                        return b->dealers[i];
+        return NULL;
+}
+
+static bool bridge_all_dealers_out(const struct bridge *b)
+{
+        for (size_t i = 0; i < b->dealer_cnt; i++)
+                if (!outage_active(&b->dealers[i]->outage))
+                        return false;
+        return b->dealer_cnt > 0;
+}
+
+/* Partitions pause only when every dealer is out: one dealer's outage
+ * holds its own events, and the pending-event limit bounds the rest. */
+static void bridge_update_outage_pause(struct bridge *b)
+{
+        b->outage_paused = bridge_all_dealers_out(b);
+        metrics_set_outage(b->metrics, b->outage_paused);
         bridge_apply_pause(b);
-        bridge_arm_timer(b, &b->probe_timer,
+}
+
+static void bridge_outage_started(struct bridge *b, struct dealer *d)
+{
+        log_warn("Moka outage: holding the dealer's events, probing Moka",
+                 "\"dealer\":%s,\"failures_in_a_row\":%d,"
+                 "\"probe_interval_ms\":%d",
+                 log_json_escape(d->name), d->outage.consecutive_down,
+                 b->conf->outage_probe_interval_ms);
+        bridge_update_outage_pause(b);
+        bridge_arm_timer(b, &d->probe_timer,
                          (uint64_t)b->conf->outage_probe_interval_ms);
 }
 
-static void bridge_outage_ended(struct bridge *b)
+static void bridge_outage_ended(struct bridge *b, struct dealer *d)
 {
         log_info("Moka answers again: outage over, resuming",
-                 "\"outage_ms\":%" PRIu64,
-                 (timer_now_us() - b->outage.active_since_us) / 1000u);
+                 "\"dealer\":%s,\"outage_ms\":%" PRIu64,
+                 log_json_escape(d->name),
+                 (timer_now_us() - d->outage.active_since_us) / 1000u);
         /* The elapsed-time budgets restart: see bridge_on_transient. */
-        b->outage_epoch++;
-        metrics_set_outage(b->metrics, false);
-        timer_cancel(&b->timers, &b->probe_timer);
-        bridge_apply_pause(b);
+        d->outage_epoch++;
+        timer_cancel(&b->timers, &d->probe_timer);
+        bridge_update_outage_pause(b);
 }
 
-static void bridge_send_probe(struct bridge *b)
+static void bridge_send_probe(struct bridge *b, struct dealer *d)
 {
-        if (b->outage.state == OUTAGE_NONE || b->probe)
+        if (d->outage.state == OUTAGE_NONE || d->probe)
                 return;
-        b->probe = http_start(b->http, MOKA_OP_CUSTOMER_UPDATE, b->probe_body,
-                              b->probe_len, &b->outage);
-        if (!b->probe)
-                bridge_arm_timer(b, &b->probe_timer, 100); /* no free slot */
+        d->probe = http_start(b->http, MOKA_OP_CUSTOMER_UPDATE, d->probe_body,
+                              d->probe_len, d);
+        if (!d->probe)
+                bridge_arm_timer(b, &d->probe_timer, 100); /* no free slot */
 }
 
 static void bridge_exhaust(struct bridge *b, struct event *ev,
@@ -407,10 +433,11 @@ static void bridge_retry_later(struct bridge *b, struct event *ev,
 
 /* The events that waited for a verdict: exhausted when Moka answers (their
  * failures were their own), retried unbudgeted when it is out. */
-static void bridge_settle_verdict_waiters(struct bridge *b, bool moka_up)
+static void bridge_settle_verdict_waiters(struct bridge *b, struct dealer *d,
+                                          bool moka_up)
 {
-        struct event *ev = b->verdict_waiters;
-        b->verdict_waiters = NULL;
+        struct event *ev = d->verdict_waiters;
+        d->verdict_waiters = NULL;
         while (ev) {
                 struct event *next = ev->verdict_next;
                 ev->verdict_next = NULL;
@@ -423,48 +450,53 @@ static void bridge_settle_verdict_waiters(struct bridge *b, bool moka_up)
         }
 }
 
-static void bridge_outage_change(struct bridge *b, enum outage_change c)
+static void bridge_outage_change(struct bridge *b, struct dealer *d,
+                                 enum outage_change c)
 {
         switch (c) {
         case OUTAGE_SUSPECTED:
                 log_info("Moka suspected down: probing",
-                         "\"failures_in_a_row\":%d",
-                         b->outage.consecutive_down);
-                bridge_send_probe(b);
+                         "\"dealer\":%s,\"failures_in_a_row\":%d",
+                         log_json_escape(d->name),
+                         d->outage.consecutive_down);
+                bridge_send_probe(b, d);
                 break;
         case OUTAGE_STARTED:
-                bridge_outage_started(b);
-                bridge_settle_verdict_waiters(b, false);
+                bridge_outage_started(b, d);
+                bridge_settle_verdict_waiters(b, d, false);
                 break;
         case OUTAGE_CLEARED:
-                bridge_settle_verdict_waiters(b, true);
+                bridge_settle_verdict_waiters(b, d, true);
                 break;
         case OUTAGE_ENDED:
-                bridge_outage_ended(b);
-                bridge_settle_verdict_waiters(b, true);
+                bridge_outage_ended(b, d);
+                bridge_settle_verdict_waiters(b, d, true);
                 break;
         case OUTAGE_UNCHANGED:
                 break;
         }
 }
 
-static void bridge_on_probe_done(struct bridge *b,
+static void bridge_on_probe_done(struct bridge *b, struct dealer *d,
                                  const struct moka_transport *t)
 {
-        b->probe = NULL;
+        d->probe = NULL;
         struct moka_outcome o;
         moka_classify(t, &o);
         metrics_moka_request(b->metrics, MOKA_OP_CUSTOMER_UPDATE, o.kind, 0);
-        log_debug("outage probe", "\"answered\":%s,\"cause\":%s",
+        log_debug("outage probe",
+                  "\"dealer\":%s,\"answered\":%s,\"cause\":%s",
+                  log_json_escape(d->name),
                   o.moka_answered ? "true" : "false",
                   log_json_escape(o.cause[0] ? o.cause
                                              : (o.result_code ? o.result_code
                                                               : "")));
-        bridge_outage_change(b, outage_probe_result(&b->outage,
-                                                    outage_evidence_of(&o),
-                                                    timer_now_us()));
-        if (outage_active(&b->outage))
-                bridge_arm_timer(b, &b->probe_timer,
+        bridge_outage_change(b, d,
+                             outage_probe_result(&d->outage,
+                                                 outage_evidence_of(&o),
+                                                 timer_now_us()));
+        if (outage_active(&d->outage))
+                bridge_arm_timer(b, &d->probe_timer,
                                  (uint64_t)b->conf->outage_probe_interval_ms);
         moka_outcome_clear(&o);
 }
@@ -502,11 +534,12 @@ static void bridge_on_transient(struct bridge *b, struct event *ev,
                                 enum outage_evidence evidence)
 {
         const struct config *c = b->conf;
+        struct dealer *d = ev->dealer;
         uint64_t now = timer_now_ms();
-        if (ev->outage_epoch != b->outage_epoch) {
+        if (ev->outage_epoch != d->outage_epoch) {
                 /* An outage ended since this event's clock started: the
                  * time it waited was the outage's, not the event's. */
-                ev->outage_epoch = b->outage_epoch;
+                ev->outage_epoch = d->outage_epoch;
                 ev->first_attempt_ms = now;
         }
         if (ev->first_failure_us == 0)
@@ -516,7 +549,7 @@ static void bridge_on_transient(struct bridge *b, struct event *ev,
                                           ev->attempts + 1, &b->rng);
         if ((uint64_t)o->retry_after_s * 1000u > delay)
                 delay = (uint64_t)o->retry_after_s * 1000u;
-        if (outage_active(&b->outage)) {
+        if (outage_active(&d->outage)) {
                 /* Not budgeted; dispatch holds it until the outage ends. */
                 bridge_retry_later(b, ev, delay);
                 return;
@@ -526,15 +559,15 @@ static void bridge_on_transient(struct bridge *b, struct event *ev,
                                    (uint64_t)c->retry_max_elapsed_ms;
         bool last = ev->attempts + 1 >= c->retry_max_attempts || out_of_time;
         if (last && evidence == OUTAGE_EVIDENCE_DOWN &&
-            !outage_up_since(&b->outage, ev->first_failure_us)) {
+            !outage_up_since(&d->outage, ev->first_failure_us)) {
                 /* Giving up needs proof that Moka answers anyone: nothing
                  * did since this event first failed, so a probe decides
                  * whether this is the event's failure or an outage. */
                 ev->stage = EVENT_BACKOFF;
-                ev->verdict_next = b->verdict_waiters;
-                b->verdict_waiters = ev;
-                bridge_outage_change(b, outage_suspect(&b->outage));
-                bridge_send_probe(b);
+                ev->verdict_next = d->verdict_waiters;
+                d->verdict_waiters = ev;
+                bridge_outage_change(b, d, outage_suspect(&d->outage));
+                bridge_send_probe(b, d);
                 return;
         }
         if (last) {
@@ -574,9 +607,11 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
                                 void *arg)
 {
         struct bridge *b = arg;
-        if (owner == &b->outage) {
-                bridge_on_probe_done(b, t);
-                return;
+        for (size_t i = 0; i < b->dealer_cnt; i++) {
+                if (owner == b->dealers[i]) {
+                        bridge_on_probe_done(b, b->dealers[i], t);
+                        return;
+                }
         }
         struct event *ev = owner;
         ev->http = NULL;
@@ -593,8 +628,9 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
         if (o.result_message)
                 bridge_scrub(b, ev, o.result_message);
         enum outage_evidence evidence = outage_evidence_of(&o);
-        bridge_outage_change(b, outage_record(&b->outage, evidence,
-                                              timer_now_us()));
+        bridge_outage_change(b, ev->dealer,
+                             outage_record(&ev->dealer->outage, evidence,
+                                           timer_now_us()));
 
         switch (o.kind) {
         case MOKA_OUTCOME_SUCCESS: {
@@ -657,55 +693,62 @@ static bool bridge_prepare_body(struct event *ev, const struct moka_auth *auth)
         return ev->body != NULL;
 }
 
-/* Starts ready events while HTTP slots are free; answers invalid events
- * (they need no slot) in their turn. */
+/* Starts one ready event of `d`. Returns false when it could not (no
+ * token, nothing ready, or the HTTP layer refused). */
+static bool bridge_start_one(struct bridge *b, struct dealer *d)
+{
+        if (!d->ready_head || outage_active(&d->outage))
+                return false; /* only the probe calls Moka in an outage */
+        uint64_t now_us = timer_now_us();
+        if (!ratelimit_take(&d->rate, now_us)) {
+                bridge_arm_timer(b, &d->rate_timer,
+                                 ratelimit_wait_us(&d->rate, now_us) / 1000u +
+                                         1);
+                return false;
+        }
+        struct event *ev = dealer_pop_ready(d);
+        if (!bridge_prepare_body(ev, d->auth)) {
+                log_error("out of memory building a request", NULL);
+                b->fatal = true;
+                dealer_unshift_ready(d, ev);
+                return false;
+        }
+        ev->http = http_start(b->http, ev->op, ev->body, ev->body_len, ev);
+        if (!ev->http) {
+                /* Could not start (out of memory): next turn, same order. */
+                dealer_unshift_ready(d, ev);
+                return false;
+        }
+        ev->call_started_us = now_us;
+        if (ev->first_attempt_ms == 0)
+                ev->first_attempt_ms = now_us / 1000u;
+        ev->stage = EVENT_IN_HTTP;
+        return true;
+}
+
+/* Answers invalid events (no Moka call, no slot), then starts ready events
+ * while HTTP slots are free, taking turns among the dealers. */
 static void bridge_dispatch(struct bridge *b)
 {
-        if (outage_active(&b->outage))
-                return; /* only the probe calls Moka during an outage */
-        while (b->ready_head) {
-                struct event *ev = b->ready_head;
-                if (!ev->invalid && !http_has_slot(b->http))
-                        return;
-                if (!ev->invalid) {
-                        uint64_t now_us = timer_now_us();
-                        if (!ratelimit_take(&b->rate, now_us)) {
-                                uint64_t wait_us =
-                                        ratelimit_wait_us(&b->rate, now_us);
-                                bridge_arm_timer(b, &b->rate_timer,
-                                                 wait_us / 1000u + 1);
-                                return;
-                        }
-                }
-                b->ready_head = ev->ready_next;
-                if (!b->ready_head)
-                        b->ready_tail = NULL;
+        while (b->invalid_head) {
+                struct event *ev = b->invalid_head;
+                b->invalid_head = ev->ready_next;
+                if (!b->invalid_head)
+                        b->invalid_tail = NULL;
                 ev->ready_next = NULL;
-
-                if (ev->invalid) {
-                        bridge_complete_invalid(b, ev);
-                        continue;
+                bridge_complete_invalid(b, ev);
+        }
+        bool progress = true;
+        while (progress && http_has_slot(b->http) && !b->fatal) {
+                progress = false;
+                for (size_t i = 0; i < b->dealer_cnt && http_has_slot(b->http);
+                     i++) {
+                        struct dealer *d =
+                                b->dealers[(b->dispatch_rr + i) % b->dealer_cnt];
+                        if (bridge_start_one(b, d))
+                                progress = true;
                 }
-                if (!bridge_prepare_body(ev, b->auth)) {
-                        log_error("out of memory building a request", NULL);
-                        b->fatal = true;
-                        return;
-                }
-                ev->http = http_start(b->http, ev->op, ev->body, ev->body_len,
-                                      ev);
-                if (!ev->http) {
-                        /* Could not start (out of memory): try again on the
-                         * next turn, in the same order. */
-                        ev->ready_next = b->ready_head;
-                        b->ready_head = ev;
-                        if (!b->ready_tail)
-                                b->ready_tail = ev;
-                        return;
-                }
-                ev->call_started_us = timer_now_us();
-                if (ev->first_attempt_ms == 0)
-                        ev->first_attempt_ms = ev->call_started_us / 1000u;
-                ev->stage = EVENT_IN_HTTP;
+                b->dispatch_rr++;
         }
 }
 
@@ -714,12 +757,17 @@ static void bridge_fire_timers(struct bridge *b)
         uint64_t now = timer_now_ms();
         struct timer_entry *te;
         while ((te = timer_pop_due(&b->timers, now))) {
-                if (te == &b->probe_timer) {
-                        bridge_send_probe(b);
-                        continue;
+                bool dealer_timer = false;
+                for (size_t i = 0; i < b->dealer_cnt; i++) {
+                        struct dealer *d = b->dealers[i];
+                        if (te == &d->probe_timer)
+                                bridge_send_probe(b, d);
+                        /* a rate_timer only wakes the dispatch after this */
+                        if (te == &d->probe_timer || te == &d->rate_timer)
+                                dealer_timer = true;
                 }
-                if (te == &b->rate_timer)
-                        continue; /* the dispatch after this gets a token */
+                if (dealer_timer)
+                        continue;
                 struct event *ev = container_of(te, struct event, timer);
                 if (ev->stage == EVENT_BACKOFF)
                         bridge_make_ready(b, ev);
@@ -786,6 +834,20 @@ static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
                 event_destroy(ev);
                 return;
         }
+        ev->dealer = b->default_dealer;
+        if (ev->dealer_name) {
+                struct dealer *d = bridge_dealer_named(b, ev->dealer_name);
+                if (d) {
+                        ev->dealer = d;
+                } else if (!ev->invalid) {
+                        if (asprintf(&ev->invalid,
+                                     "header \"moka-dealer\": no dealer "
+                                     "named \"%.100s\" is configured",
+                                     ev->dealer_name) < 0)
+                                ev->invalid = NULL;
+                        ev->invalid_code = "Bridge.UnknownDealer";
+                }
+        }
         if (ev->reply_topic) {
                 if (reply_topic_allowed(b->conf->topic_reply_allow,
                                         ev->reply_topic)) {
@@ -824,14 +886,14 @@ static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
  * is out. */
 static void bridge_apply_pause(struct bridge *b)
 {
-        bool want = b->fetch_paused || outage_active(&b->outage);
+        bool want = b->fetch_paused || b->outage_paused;
         if (want == b->consumer_paused)
                 return;
         b->consumer_paused = want;
         consumer_set_paused(b->cons, want);
         log_debug(want ? "fetching paused" : "fetching resumed",
                   "\"pending\":%zu,\"outage\":%s", b->pending,
-                  outage_active(&b->outage) ? "true" : "false");
+                  b->outage_paused ? "true" : "false");
 }
 
 static void bridge_set_fetch_paused(struct bridge *b, bool paused)
@@ -950,8 +1012,11 @@ static void bridge_abandon_event(struct bridge *b, struct event *ev)
 static void bridge_drop_partitions(struct bridge *b)
 {
         /* Abandon whatever is still pending, then forget the partitions. */
-        b->ready_head = b->ready_tail = NULL;
-        b->verdict_waiters = NULL;
+        b->invalid_head = b->invalid_tail = NULL;
+        for (size_t i = 0; i < b->dealer_cnt; i++) {
+                b->dealers[i]->ready_head = b->dealers[i]->ready_tail = NULL;
+                b->dealers[i]->verdict_waiters = NULL;
+        }
         struct event *ev = b->all;
         while (ev) {
                 struct event *next = ev->all_next;
@@ -1013,7 +1078,7 @@ static void bridge_on_assign(const rd_kafka_topic_partition_list_t *parts,
         b->fetch_paused = false;
         b->consumer_paused = false;
         consumer_set_paused(b->cons, false);
-        if (outage_active(&b->outage))
+        if (b->outage_paused)
                 b->repause_at_ms = timer_now_ms() + 500;
         metrics_set_in_group(b->metrics, true);
 }
@@ -1045,6 +1110,43 @@ static void bridge_on_revoke(const rd_kafka_topic_partition_list_t *parts,
 
 /* ---- public ------------------------------------------------------------- */
 
+static int bridge_add_dealer(struct bridge *b, const struct dealer_options *o,
+                             char *errstr, size_t errstr_size)
+{
+        struct dealer **list =
+                realloc(b->dealers, (b->dealer_cnt + 1) * sizeof(*list));
+        if (!list) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        b->dealers = list;
+        struct dealer *d = dealer_create(o, errstr, errstr_size);
+        if (!d)
+                return -1;
+        b->dealers[b->dealer_cnt++] = d;
+        return 0;
+}
+
+static int bridge_create_dealers(struct bridge *b, char *errstr,
+                                 size_t errstr_size)
+{
+        const struct config *c = b->conf;
+        struct dealer_options o = {
+                .name = "default",
+                .dealer_code = c->moka_dealer_code,
+                .username = c->moka_username,
+                .password = c->moka_password,
+                .rate_limit = c->moka_rate_limit,
+                .rate_burst = c->moka_rate_burst,
+                .outage_threshold = c->outage_failure_threshold,
+        };
+        if (bridge_add_dealer(b, &o, errstr, errstr_size))
+                return -1;
+        b->default_dealer = b->dealers[0];
+        return 0;
+}
+
+
 struct bridge *bridge_create(const struct config *conf, char *errstr,
                              size_t errstr_size)
 {
@@ -1067,11 +1169,6 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                 snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
                 goto fail;
         }
-        outage_init(&b->outage, conf->outage_failure_threshold);
-        timer_entry_init(&b->probe_timer);
-        timer_entry_init(&b->rate_timer);
-        ratelimit_init(&b->rate, conf->moka_rate_limit, conf->moka_rate_burst,
-                       timer_now_us());
         b->metrics = metrics_create();
         if (!b->metrics) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -1087,22 +1184,8 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                          log_json_escape(conf->admin_listen),
                          admin_port(b->admin));
         }
-        b->auth = moka_auth_create(conf->moka_dealer_code, conf->moka_username,
-                                   conf->moka_password);
-        if (!b->auth) {
-                snprintf(errstr, errstr_size,
-                         "could not build the Moka authentication block");
+        if (bridge_create_dealers(b, errstr, errstr_size))
                 goto fail;
-        }
-        json_object *empty = json_object_new_object();
-        b->probe_body = empty ? moka_request_customer_update(b->auth, empty,
-                                                             &b->probe_len)
-                              : NULL;
-        json_object_put(empty);
-        if (!b->probe_body) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto fail;
-        }
         struct http_options ho = {
                 .base_url = conf->moka_base_url,
                 .max_inflight = conf->moka_max_inflight_requests,
@@ -1202,11 +1285,12 @@ void bridge_destroy(struct bridge *b)
         while (b->all)
                 bridge_free_event(b, b->all);
         http_destroy(b->http);
-        if (b->probe_body) {
-                explicit_bzero(b->probe_body, b->probe_len);
-                free(b->probe_body);
+        for (size_t i = 0; i < b->dealer_cnt; i++) {
+                timer_cancel(&b->timers, &b->dealers[i]->probe_timer);
+                timer_cancel(&b->timers, &b->dealers[i]->rate_timer);
+                dealer_destroy(b->dealers[i]);
         }
-        moka_auth_destroy(b->auth);
+        free(b->dealers);
         admin_destroy(b->admin);
         metrics_destroy(b->metrics);
         scheduler_destroy(&b->sched);

@@ -345,6 +345,7 @@ struct event *event_create(rd_kafka_message_t *msg, enum moka_operation op,
         ev->dlq_rec.is_dlq = true;
 
         ev->reply_topic = event_header_dup(msg, "reply-topic");
+        ev->dealer_name = event_header_dup(msg, "moka-dealer");
         ev->invalid_code = "Bridge.InvalidEvent";
         ev->sale_count = -1;
         ev->correlation_id = event_header_dup(msg, "correlation-id");
@@ -393,6 +394,7 @@ void event_destroy(struct event *ev)
         free(ev->invalid);
         free(ev->correlation_id);
         free(ev->reply_topic);
+        free(ev->dealer_name);
         free(ev->reply_value);
         free(ev->body_owned);
         if (ev->reply_hdrs)

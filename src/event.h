@@ -22,6 +22,7 @@
 
 struct partition_state; /* bridge.c */
 struct http_request;    /* http.c */
+struct dealer;          /* dealer.c */
 
 enum event_stage {
         EVENT_QUEUED,     /* behind an earlier event of its key */
@@ -53,6 +54,8 @@ struct event {
         const char *invalid_code; /* its result code, Bridge.InvalidEvent
                                    * unless set otherwise */
         char *reply_topic;    /* the reply-topic header, owned, or NULL */
+        char *dealer_name;    /* the moka-dealer header, owned, or NULL */
+        struct dealer *dealer; /* whose credentials call Moka */
         bool reply_topic_ok;  /* it is on the allow-list: replies go there */
         long sale_count;      /* GetSaleList: sales in Moka's answer */
         const char *customer_password; /* inside `request`, for redaction */
