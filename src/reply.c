@@ -32,55 +32,122 @@ void reply_format_time(int64_t epoch_ms, char out[32])
         snprintf(out + n, 32 - n, ".%03dZ", (int)(epoch_ms % 1000));
 }
 
+/* A growing output buffer; `oom` sticks once an allocation failed. */
+struct reply_buf {
+        char *p;
+        size_t len, cap;
+        bool oom;
+};
+
+static void reply_put(struct reply_buf *b, const char *s, size_t n)
+{
+        if (b->oom)
+                return;
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 512;
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                char *p = realloc(b->p, cap);
+                if (!p) {
+                        b->oom = true;
+                        return;
+                }
+                b->p = p;
+                b->cap = cap;
+        }
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+}
+
+static void reply_lit(struct reply_buf *b, const char *s)
+{
+        reply_put(b, s, strlen(s));
+}
+
+/* A JSON string literal: quote, backslash and control characters escaped,
+ * other bytes (UTF-8) as they are, like json-c with NOSLASHESCAPE. */
+static void reply_str(struct reply_buf *b, const char *s)
+{
+        reply_put(b, "\"", 1);
+        const char *run = s;
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c >= 0x20 && c != '"' && c != '\\')
+                        continue;
+                reply_put(b, run, (size_t)(s - run));
+                char esc[8];
+                switch (c) {
+                case '"':
+                        reply_put(b, "\\\"", 2);
+                        break;
+                case '\\':
+                        reply_put(b, "\\\\", 2);
+                        break;
+                case '\n':
+                        reply_put(b, "\\n", 2);
+                        break;
+                case '\r':
+                        reply_put(b, "\\r", 2);
+                        break;
+                case '\t':
+                        reply_put(b, "\\t", 2);
+                        break;
+                default:
+                        snprintf(esc, sizeof(esc), "\\u%04x", c);
+                        reply_put(b, esc, 6);
+                }
+                run = s + 1;
+        }
+        reply_put(b, run, (size_t)(s - run));
+        reply_put(b, "\"", 1);
+}
+
+/* Written directly rather than through a json-c tree: this runs for every
+ * event, and only `data` is a tree already. */
 char *reply_render_value(const struct event *ev, const struct reply_outcome *o,
                          const char *completed_at, size_t *len)
 {
         const rd_kafka_message_t *m = ev->msg;
-        json_object *r = json_object_new_object();
-        json_object *src = json_object_new_object();
-        if (!r || !src) {
-                json_object_put(r);
-                json_object_put(src);
+        struct reply_buf b = {0};
+        char num[64];
+        reply_lit(&b, "{\"schema\":\"" REPLY_SCHEMA "\",\"operation\":");
+        reply_str(&b, moka_operation_name(ev->op));
+        reply_lit(&b, ",\"correlation_id\":");
+        reply_str(&b, ev->correlation_id);
+        reply_lit(&b, o->success ? ",\"status\":\"success\""
+                                 : ",\"status\":\"failure\"");
+        reply_lit(&b, ",\"result_code\":");
+        reply_str(&b, o->result_code);
+        reply_lit(&b, ",\"result_message\":");
+        reply_str(&b, o->result_message ? o->result_message : "");
+        snprintf(num, sizeof(num), ",\"attempts\":%d", o->attempts);
+        reply_lit(&b, num);
+        reply_lit(&b, ",\"source\":{\"topic\":");
+        reply_str(&b, rd_kafka_topic_name(m->rkt));
+        snprintf(num, sizeof(num), ",\"partition\":%d,\"offset\":%lld}",
+                 (int)m->partition, (long long)m->offset);
+        reply_lit(&b, num);
+        reply_lit(&b, ",\"data\":");
+        if (o->data) {
+                size_t n;
+                const char *d = json_object_to_json_string_length(
+                        o->data,
+                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                        &n);
+                reply_put(&b, d, n);
+        } else {
+                reply_lit(&b, "null");
+        }
+        reply_lit(&b, ",\"completed_at\":");
+        reply_str(&b, completed_at);
+        reply_lit(&b, "}");
+        if (b.oom) {
+                free(b.p);
                 return NULL;
         }
-        json_object_object_add(r, "schema", json_object_new_string(REPLY_SCHEMA));
-        json_object_object_add(r, "operation",
-                               json_object_new_string(
-                                       moka_operation_name(ev->op)));
-        json_object_object_add(r, "correlation_id",
-                               json_object_new_string(ev->correlation_id));
-        json_object_object_add(r, "status",
-                               json_object_new_string(o->success ? "success"
-                                                                 : "failure"));
-        json_object_object_add(r, "result_code",
-                               json_object_new_string(o->result_code));
-        json_object_object_add(r, "result_message",
-                               json_object_new_string(
-                                       o->result_message ? o->result_message
-                                                         : ""));
-        json_object_object_add(r, "attempts", json_object_new_int(o->attempts));
-        json_object_object_add(src, "topic",
-                               json_object_new_string(
-                                       rd_kafka_topic_name(m->rkt)));
-        json_object_object_add(src, "partition",
-                               json_object_new_int(m->partition));
-        json_object_object_add(src, "offset", json_object_new_int64(m->offset));
-        json_object_object_add(r, "source", src);
-        json_object_object_add(r, "data",
-                               o->data ? json_object_get(o->data) : NULL);
-        json_object_object_add(r, "completed_at",
-                               json_object_new_string(completed_at));
-
-        size_t n;
-        const char *s = json_object_to_json_string_length(
-                r, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        char *out = malloc(n + 1);
-        if (out) {
-                memcpy(out, s, n + 1);
-                *len = n;
-        }
-        json_object_put(r);
-        return out;
+        *len = b.len;
+        return b.p;
 }
 
 static void reply_add(rd_kafka_headers_t *h, const char *name,

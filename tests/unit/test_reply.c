@@ -275,6 +275,19 @@ static void test_values(struct event **ev)
         };
         check_value(ev[R_PLAIN], &biz, "customer.update", TOPIC "/1/0", 1,
                     0);
+
+        /* every control character must come back from the JSON intact */
+        char controls[40];
+        size_t n = 0;
+        for (int c = 1; c < 0x20; c++)
+                controls[n++] = (char)c;
+        controls[n++] = 0x7f;
+        controls[n++] = '"';
+        controls[n++] = '\\';
+        controls[n] = '\0';
+        biz.result_message = controls;
+        check_value(ev[R_PLAIN], &biz, "customer.update", TOPIC "/1/0", 1,
+                    0);
 }
 
 static int header_count(const rd_kafka_headers_t *h)
