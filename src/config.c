@@ -1,13 +1,18 @@
 /* Configuration: one table (config_keys[]) describes every key, and loading,
  * environment overrides, validation, printing and the reference all walk it.
  *
+ * The top-level `dealers` list has a second table (config_dealer_keys[])
+ * for the keys of its entries.
+ *
  * config_load() runs once at start-up, on the main thread:
  *   1. table defaults,
  *   2. the libconfig file (syntax, unknown groups and keys, types, ranges),
- *   3. MOKA_BRIDGE_<GROUP>_<KEY> environment overrides,
- *   4. moka.password_file,
- *   5. derived topic names and checks across keys (like librdkafka's
- *      rd_kafka_conf_finalize).
+ *      and the `dealers` list,
+ *   3. MOKA_BRIDGE_<GROUP>_<KEY> and MOKA_BRIDGE_DEALERS_<NAME>_<KEY>
+ *      environment overrides,
+ *   4. moka.password_file and the dealers' password_file,
+ *   5. derived topic names, dealers[0] from moka.*, and checks across keys
+ *      (like librdkafka's rd_kafka_conf_finalize).
  * The first error stops it; messages name the file and line of the key when
  * its value came from the file, and never contain a secret's value. */
 
@@ -44,9 +49,12 @@ enum config_key_type {
 };
 
 /* A check of one key's final value. Writes why `value` is wrong into `msg`
- * (never the value of a secret) and returns false. */
+ * (never the value of a secret) and returns false. `where` is the group
+ * ("moka", "dealers[2]") for messages that name a sibling key. NULL `valid`:
+ * checked across keys, `allowed` is only for the reference. */
 struct config_check {
-        bool (*valid)(const char *value, char *msg, size_t size);
+        bool (*valid)(const char *value, const char *where, char *msg,
+                      size_t size);
         const char *allowed; /* what it accepts, for the reference */
 };
 
@@ -54,7 +62,7 @@ struct config_key {
         const char *group;
         const char *name;
         enum config_key_type type;
-        size_t offset; /* of the field in struct config */
+        size_t offset; /* of the field in struct config (config_dealer) */
         const char *def_str;
         int def_int; /* ints, and bools as 0/1 */
         int min, max;
@@ -66,11 +74,18 @@ struct config_key {
         const char *desc; /* Markdown, no '|' */
 };
 
-static bool config_valid_required(const char *value, char *msg, size_t size);
-static bool config_valid_password(const char *value, char *msg, size_t size);
-static bool config_valid_url(const char *value, char *msg, size_t size);
-static bool config_valid_topic(const char *value, char *msg, size_t size);
-static bool config_valid_level(const char *value, char *msg, size_t size);
+static bool config_valid_required(const char *value, const char *where,
+                                  char *msg, size_t size);
+static bool config_valid_password(const char *value, const char *where,
+                                  char *msg, size_t size);
+static bool config_valid_url(const char *value, const char *where, char *msg,
+                             size_t size);
+static bool config_valid_topic(const char *value, const char *where,
+                               char *msg, size_t size);
+static bool config_valid_level(const char *value, const char *where,
+                               char *msg, size_t size);
+static bool config_valid_dealer_name(const char *value, const char *where,
+                                     char *msg, size_t size);
 
 static const struct config_check config_check_required = {
         config_valid_required, "non-empty"};
@@ -83,6 +98,10 @@ static const struct config_check config_check_topic = {
         config_valid_topic, "Kafka topic name: `[A-Za-z0-9._-]`, 1 .. 249"};
 static const struct config_check config_check_level = {
         config_valid_level, "`error`, `warn`, `info`, `debug`"};
+static const struct config_check config_check_dealer_name = {
+        config_valid_dealer_name, "`[A-Za-z0-9._-]`, unique among dealers"};
+static const struct config_check config_check_default_dealer = {
+        NULL, "`\"\"` or the `name` of a dealer"};
 
 #define CONFIG_STR(g, n, field, def, chk, text)                               \
         {.group = g, .name = n, .type = CONFIG_KEY_STRING,                    \
@@ -131,6 +150,10 @@ static const struct config_key config_keys[] = {
                    "https://service.refmokaunited.com", &config_check_url,
                    "Moka API base URL. The default is Moka's test host; "
                    "live is `https://service.mokaunited.com`."),
+        CONFIG_STR("moka", "dealer_name", moka_dealer_name, "default",
+                   &config_check_dealer_name,
+                   "Name of the dealer made of the `moka.*` keys (the "
+                   "`moka-dealer` header value that selects it)."),
         CONFIG_STR("moka", "dealer_code", moka_dealer_code, "",
                    &config_check_required, "Dealer code of the Moka account."),
         CONFIG_STR("moka", "username", moka_username, "",
@@ -154,6 +177,10 @@ static const struct config_key config_keys[] = {
         CONFIG_INT("moka", "rate_burst", moka_rate_burst, 0, 0, 1000000,
                    "Requests that may go at once above the rate; 0 = one "
                    "second's worth of `rate_limit`."),
+        CONFIG_STR("moka", "default_dealer", moka_default_dealer, "",
+                   &config_check_default_dealer,
+                   "Dealer used for events without a `moka-dealer` header; "
+                   "empty = the `moka.*` dealer."),
         CONFIG_INT("moka", "max_inflight_requests",
                    moka_max_inflight_requests, 256, 1, 4096,
                    "Cap on concurrent HTTP requests to Moka."),
@@ -231,6 +258,47 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_KEY_CNT (sizeof(config_keys) / sizeof(config_keys[0]))
 
+#define CONFIG_DEALER_STR(n, field, chk, text)                                \
+        {.group = "dealers", .name = n, .type = CONFIG_KEY_STRING,            \
+         .offset = offsetof(struct config_dealer, field), .def_str = "",      \
+         .check = chk, .desc = text}
+#define CONFIG_DEALER_INT(n, field, lo, hi, text)                             \
+        {.group = "dealers", .name = n, .type = CONFIG_KEY_INT,               \
+         .offset = offsetof(struct config_dealer, field), .def_int = 0,       \
+         .min = lo, .max = hi, .desc = text}
+
+/* The keys of an entry of the top-level `dealers` list. "name" must stay
+ * first: it picks the entry of a MOKA_BRIDGE_DEALERS_<NAME>_<KEY> variable
+ * and so has none of its own. Ranges are those of moka.*. */
+static const struct config_key config_dealer_keys[] = {
+        CONFIG_DEALER_STR("name", name, &config_check_dealer_name,
+                          "Required. The `moka-dealer` header value that "
+                          "selects this dealer; unique, `moka.dealer_name` "
+                          "included."),
+        CONFIG_DEALER_STR("dealer_code", dealer_code, &config_check_required,
+                          "Required. Dealer code of this Moka account."),
+        CONFIG_DEALER_STR("username", username, &config_check_required,
+                          "Required. API user of this Moka account."),
+        {.group = "dealers", .name = "password", .type = CONFIG_KEY_STRING,
+         .offset = offsetof(struct config_dealer, password), .def_str = "",
+         .secret = true, .check = &config_check_password,
+         .desc = "API password. Give either `password` or "
+                 "`password_file`."},
+        CONFIG_DEALER_STR("password_file", password_file, NULL,
+                          "File whose content, trailing newlines stripped, "
+                          "is the API password."),
+        CONFIG_DEALER_INT("rate_limit", rate_limit, 0, 1000000,
+                          "Most requests per second to Moka for this "
+                          "dealer; 0 = no limit."),
+        CONFIG_DEALER_INT("rate_burst", rate_burst, 0, 1000000,
+                          "Requests that may go at once above the rate; 0 = "
+                          "one second's worth of `rate_limit`."),
+};
+
+#define CONFIG_DEALER_KEY_CNT                                                 \
+        (sizeof(config_dealer_keys) / sizeof(config_dealer_keys[0]))
+#define CONFIG_DEALERS_ENV_PREFIX CONFIG_ENV_PREFIX "DEALERS_"
+
 enum config_origin_kind {
         CONFIG_ORIGIN_DEFAULT, /* table default, or derived */
         CONFIG_ORIGIN_FILE,
@@ -245,10 +313,17 @@ struct config_origin {
         int line;
 };
 
+/* The origins of the keys of one dealer. */
+struct config_dealer_origin {
+        struct config_origin key[CONFIG_DEALER_KEY_CNT];
+};
+
 struct config_loader {
         struct config *conf;
         const char *path;
         struct config_origin origin[CONFIG_KEY_CNT];
+        /* [d] for conf->dealers[d]; [0] unused (moka.* has origin[]). */
+        struct config_dealer_origin *dealer_origin;
         char *errstr;
         size_t errstr_size;
         bool failed;
@@ -289,27 +364,78 @@ static void config_fail_at(struct config_loader *ld, const config_setting_t *s,
                     config_setting_source_line(s), name, msg);
 }
 
-/* "FILE:LINE: group.key: message" when the key's value came from the file,
- * otherwise "group.key: message". */
+/* "FILE:LINE: <where>.<key>: message" when the value came from the file,
+ * otherwise "<where>.<key>: message". */
+static void config_vfail_origin(struct config_loader *ld,
+                                const struct config_origin *o,
+                                const char *where, const char *key,
+                                const char *fmt, va_list ap)
+{
+        char msg[512];
+
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        if (o->kind == CONFIG_ORIGIN_FILE)
+                config_fail(ld, "%s:%d: %s.%s: %s", o->file, o->line, where,
+                            key, msg);
+        else
+                config_fail(ld, "%s.%s: %s", where, key, msg);
+}
+
+static void config_fail_origin(struct config_loader *ld,
+                               const struct config_origin *o,
+                               const char *where, const char *key,
+                               const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static void config_fail_origin(struct config_loader *ld,
+                               const struct config_origin *o,
+                               const char *where, const char *key,
+                               const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        config_vfail_origin(ld, o, where, key, fmt, ap);
+        va_end(ap);
+}
+
+/* Of table key `k`: "FILE:LINE: group.key: message" when its value came
+ * from the file, otherwise "group.key: message". */
 static void config_fail_key(struct config_loader *ld, size_t k,
                             const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 static void config_fail_key(struct config_loader *ld, size_t k,
                             const char *fmt, ...)
 {
-        const struct config_key *key = &config_keys[k];
-        const struct config_origin *o = &ld->origin[k];
-        char msg[512];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        config_vfail_origin(ld, &ld->origin[k], config_keys[k].group,
+                            config_keys[k].name, fmt, ap);
         va_end(ap);
-        if (o->kind == CONFIG_ORIGIN_FILE)
-                config_fail(ld, "%s:%d: %s.%s: %s", o->file, o->line,
-                            key->group, key->name, msg);
-        else
-                config_fail(ld, "%s.%s: %s", key->group, key->name, msg);
+}
+
+/* "dealers[d]": entries are numbered as in conf->dealers, so the first
+ * entry of the list is dealers[1]. */
+static void config_dealer_where(size_t d, char *buf, size_t size)
+{
+        snprintf(buf, size, "dealers[%zu]", d);
+}
+
+/* Of key `k` of dealer `d`, like config_fail_key. */
+static void config_fail_dealer(struct config_loader *ld, size_t d, size_t k,
+                               const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void config_fail_dealer(struct config_loader *ld, size_t d, size_t k,
+                               const char *fmt, ...)
+{
+        char where[32];
+        va_list ap;
+
+        config_dealer_where(d, where, sizeof(where));
+        va_start(ap, fmt);
+        config_vfail_origin(ld, &ld->dealer_origin[d].key[k], where,
+                            config_dealer_keys[k].name, fmt, ap);
+        va_end(ap);
 }
 
 static void config_fail_oom(struct config_loader *ld)
@@ -317,25 +443,27 @@ static void config_fail_oom(struct config_loader *ld)
         config_fail(ld, "out of memory");
 }
 
-static char **config_str_field(struct config *conf, const struct config_key *k)
+/* `base` is the struct config, or the struct config_dealer for the keys of
+ * config_dealer_keys[]. */
+static char **config_str_field(void *base, const struct config_key *k)
 {
-        return (char **)((char *)conf + k->offset);
+        return (char **)((char *)base + k->offset);
 }
 
-static const char *config_str_value(const struct config *conf,
+static const char *config_str_value(const void *base,
                                     const struct config_key *k)
 {
-        return *(char *const *)((const char *)conf + k->offset);
+        return *(char *const *)((const char *)base + k->offset);
 }
 
-static int *config_int_field(struct config *conf, const struct config_key *k)
+static int *config_int_field(void *base, const struct config_key *k)
 {
-        return (int *)((char *)conf + k->offset);
+        return (int *)((char *)base + k->offset);
 }
 
-static bool *config_bool_field(struct config *conf, const struct config_key *k)
+static bool *config_bool_field(void *base, const struct config_key *k)
 {
-        return (bool *)((char *)conf + k->offset);
+        return (bool *)((char *)base + k->offset);
 }
 
 /* Frees a string that may hold a secret, wiping it first so it does not
@@ -348,11 +476,11 @@ static void config_free_secret(char *s)
         free(s);
 }
 
-/* Replaces the string field of key `k` with a copy of `value`. */
-static int config_str_replace(struct config_loader *ld, size_t k,
-                              const char *value)
+/* Replaces the string field of `key` in `base` with a copy of `value`. */
+static int config_str_replace(struct config_loader *ld, void *base,
+                              const struct config_key *key, const char *value)
 {
-        char **field = config_str_field(ld->conf, &config_keys[k]);
+        char **field = config_str_field(base, key);
         char *copy = strdup(value);
 
         if (!copy) {
@@ -437,7 +565,8 @@ static int config_apply_defaults(struct config_loader *ld)
 
                 switch (key->type) {
                 case CONFIG_KEY_STRING:
-                        if (config_str_replace(ld, k, key->def_str))
+                        if (config_str_replace(ld, ld->conf, key,
+                                               key->def_str))
                                 return -1;
                         break;
                 case CONFIG_KEY_INT:
@@ -530,16 +659,15 @@ static int config_load_properties(struct config_loader *ld,
         return 0;
 }
 
-/* One "key = value" of the file, for table key `k`. */
-static int config_load_setting(struct config_loader *ld, size_t k,
-                               const config_setting_t *s)
+/* Sets `key` of `base` from the file's setting `s`; `name` is how errors
+ * call the key. */
+static int config_set_from_file(struct config_loader *ld, void *base,
+                                const struct config_key *key,
+                                const char *name, const config_setting_t *s)
 {
-        const struct config_key *key = &config_keys[k];
         int type = config_setting_type(s);
-        char name[128];
         long long v;
 
-        snprintf(name, sizeof(name), "%s.%s", key->group, key->name);
         switch (key->type) {
         case CONFIG_KEY_STRING:
                 if (type != CONFIG_TYPE_STRING) {
@@ -547,7 +675,8 @@ static int config_load_setting(struct config_loader *ld, size_t k,
                                        config_type_name(type));
                         return -1;
                 }
-                if (config_str_replace(ld, k, config_setting_get_string(s)))
+                if (config_str_replace(ld, base, key,
+                                       config_setting_get_string(s)))
                         return -1;
                 break;
         case CONFIG_KEY_INT:
@@ -564,7 +693,7 @@ static int config_load_setting(struct config_loader *ld, size_t k,
                                        key->min, key->max, v);
                         return -1;
                 }
-                *config_int_field(ld->conf, key) = (int)v;
+                *config_int_field(base, key) = (int)v;
                 break;
         case CONFIG_KEY_BOOL:
                 if (type != CONFIG_TYPE_BOOL) {
@@ -574,18 +703,180 @@ static int config_load_setting(struct config_loader *ld, size_t k,
                                        config_type_name(type));
                         return -1;
                 }
-                *config_bool_field(ld->conf, key) = config_setting_get_bool(s);
+                *config_bool_field(base, key) = config_setting_get_bool(s);
                 break;
         case CONFIG_KEY_PROPERTIES:
                 if (config_load_properties(ld, s))
                         return -1;
                 break;
         }
-        ld->origin[k].kind = CONFIG_ORIGIN_FILE;
-        ld->origin[k].file = config_setting_source_file(s)
-                                     ? config_setting_source_file(s)
-                                     : ld->path;
-        ld->origin[k].line = (int)config_setting_source_line(s);
+        return 0;
+}
+
+static void config_origin_at(struct config_loader *ld,
+                             struct config_origin *o,
+                             const config_setting_t *s)
+{
+        o->kind = CONFIG_ORIGIN_FILE;
+        o->file = config_setting_source_file(s) ? config_setting_source_file(s)
+                                                : ld->path;
+        o->line = (int)config_setting_source_line(s);
+}
+
+/* One "key = value" of the file, for table key `k`. */
+static int config_load_setting(struct config_loader *ld, size_t k,
+                               const config_setting_t *s)
+{
+        const struct config_key *key = &config_keys[k];
+        char name[128];
+
+        snprintf(name, sizeof(name), "%s.%s", key->group, key->name);
+        if (config_set_from_file(ld, ld->conf, key, name, s))
+                return -1;
+        config_origin_at(ld, &ld->origin[k], s);
+        return 0;
+}
+
+static int config_dealer_key_find(const char *name)
+{
+        size_t k;
+
+        for (k = 0; k < CONFIG_DEALER_KEY_CNT; k++)
+                if (!strcmp(config_dealer_keys[k].name, name))
+                        return (int)k;
+        return -1;
+}
+
+/* The character of a dealer name in its environment variables. */
+static char config_dealer_env_char(char c)
+{
+        return c == '-' || c == '.' ? '_' : (char)toupper((unsigned char)c);
+}
+
+/* Whether names `a` and `b` give the same MOKA_BRIDGE_DEALERS_<NAME>_*
+ * variables ("a-b", "A_B" and "a.b" all do). */
+static bool config_dealer_env_same(const char *a, const char *b)
+{
+        for (; *a && *b; a++, b++)
+                if (config_dealer_env_char(*a) != config_dealer_env_char(*b))
+                        return false;
+        return *a == *b;
+}
+
+/* The names of the list's entries are checked as soon as they are read:
+ * they cannot be overridden, and the environment overrides that follow
+ * find their dealer by name. Uniqueness against moka.dealer_name waits for
+ * the environment (config_check_dealers). */
+static int config_check_dealer_entry_name(struct config_loader *ld, size_t d)
+{
+        const struct config_dealer *dealers = ld->conf->dealers;
+        const char *name = dealers[d].name;
+        char where[32], msg[512];
+        size_t o;
+
+        config_dealer_where(d, where, sizeof(where));
+        if (!config_valid_dealer_name(name, where, msg, sizeof(msg))) {
+                config_fail_dealer(ld, d, 0, "%s", msg);
+                return -1;
+        }
+        for (o = 1; o < d; o++) {
+                if (!strcmp(dealers[o].name, name)) {
+                        config_fail_dealer(ld, d, 0, "\"%s\" is already used",
+                                           name);
+                        return -1;
+                }
+                if (config_dealer_env_same(dealers[o].name, name)) {
+                        char env[512], *p;
+
+                        snprintf(env, sizeof(env), "%s", name);
+                        for (p = env; *p; p++)
+                                *p = config_dealer_env_char(*p);
+                        config_fail_dealer(ld, d, 0,
+                                           "\"%s\" and \"%s\" (dealers[%zu]) "
+                                           "would share the variables "
+                                           CONFIG_DEALERS_ENV_PREFIX "%s_*",
+                                           name, dealers[o].name, o, env);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/* One entry of the `dealers` list, conf->dealers[d]. */
+static int config_load_dealer(struct config_loader *ld, size_t d,
+                              const config_setting_t *entry)
+{
+        struct config_dealer *dealer = &ld->conf->dealers[d];
+        struct config_dealer_origin *origin = &ld->dealer_origin[d];
+        char where[32];
+        size_t k;
+        int i, n;
+
+        config_dealer_where(d, where, sizeof(where));
+        if (!config_setting_is_group(entry)) {
+                config_fail_at(ld, entry, where, "expected a group, got %s",
+                               config_type_name(config_setting_type(entry)));
+                return -1;
+        }
+        /* A missing key is blamed on the entry. */
+        for (k = 0; k < CONFIG_DEALER_KEY_CNT; k++) {
+                const struct config_key *key = &config_dealer_keys[k];
+
+                config_origin_at(ld, &origin->key[k], entry);
+                if (key->type == CONFIG_KEY_STRING) {
+                        if (config_str_replace(ld, dealer, key, key->def_str))
+                                return -1;
+                } else {
+                        *config_int_field(dealer, key) = key->def_int;
+                }
+        }
+        n = config_setting_length(entry);
+        for (i = 0; i < n; i++) {
+                const config_setting_t *s = config_setting_get_elem(entry, i);
+                int kf = config_dealer_key_find(config_setting_name(s));
+                char name[128];
+
+                snprintf(name, sizeof(name), "%s.%s", where,
+                         config_setting_name(s));
+                if (kf < 0) {
+                        config_fail_at(ld, s, name, "unknown key");
+                        return -1;
+                }
+                if (config_set_from_file(ld, dealer, &config_dealer_keys[kf],
+                                         name, s))
+                        return -1;
+                config_origin_at(ld, &origin->key[kf], s);
+        }
+        return config_check_dealer_entry_name(ld, d);
+}
+
+/* The top-level `dealers = ( { ... }, ... );` list: conf->dealers[1..]. */
+static int config_load_dealers(struct config_loader *ld,
+                               const config_setting_t *list)
+{
+        struct config *conf = ld->conf;
+        size_t i, n;
+
+        if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+                config_fail_at(ld, list, "dealers",
+                               "expected a list of groups, got %s",
+                               config_type_name(config_setting_type(list)));
+                return -1;
+        }
+        n = (size_t)config_setting_length(list);
+        /* Zeroed, so that config_destroy copes with a half-loaded list. */
+        conf->dealers = calloc(n + 1, sizeof(*conf->dealers));
+        ld->dealer_origin = calloc(n + 1, sizeof(*ld->dealer_origin));
+        if (!conf->dealers || !ld->dealer_origin) {
+                config_fail_oom(ld);
+                return -1;
+        }
+        conf->dealers_cnt = n + 1;
+        for (i = 0; i < n; i++)
+                if (config_load_dealer(ld, i + 1,
+                                       config_setting_get_elem(
+                                               list, (unsigned int)i)))
+                        return -1;
         return 0;
 }
 
@@ -631,6 +922,11 @@ static int config_load_file(struct config_loader *ld, config_t *lc)
                 const char *gname = config_setting_name(g);
                 int m;
 
+                if (!strcmp(gname, "dealers")) {
+                        if (config_load_dealers(ld, g))
+                                return -1;
+                        continue;
+                }
                 if (!config_group_known(gname)) {
                         config_fail_at(ld, g, gname, "unknown group");
                         return -1;
@@ -689,17 +985,17 @@ static bool config_parse_bool(const char *s, bool *out)
         return false;
 }
 
-/* The value of environment variable `var` for table key `k`. */
-static int config_env_setting(struct config_loader *ld, size_t k,
-                              const char *var, const char *value)
+/* Sets `key` of `base` from environment variable `var`. */
+static int config_set_from_env(struct config_loader *ld, void *base,
+                               const struct config_key *key, const char *var,
+                               const char *value)
 {
-        const struct config_key *key = &config_keys[k];
         long long v;
         bool b;
 
         switch (key->type) {
         case CONFIG_KEY_STRING:
-                if (config_str_replace(ld, k, value))
+                if (config_str_replace(ld, base, key, value))
                         return -1;
                 break;
         case CONFIG_KEY_INT:
@@ -722,7 +1018,7 @@ static int config_env_setting(struct config_loader *ld, size_t k,
                                     var, key->min, key->max, value);
                         return -1;
                 }
-                *config_int_field(ld->conf, key) = (int)v;
+                *config_int_field(base, key) = (int)v;
                 break;
         case CONFIG_KEY_BOOL:
                 if (!config_parse_bool(value, &b)) {
@@ -732,15 +1028,127 @@ static int config_env_setting(struct config_loader *ld, size_t k,
                                     var, value);
                         return -1;
                 }
-                *config_bool_field(ld->conf, key) = b;
+                *config_bool_field(base, key) = b;
                 break;
         case CONFIG_KEY_PROPERTIES:
                 break; /* never matched: it has no variable */
         }
-        ld->origin[k].kind = CONFIG_ORIGIN_ENV;
-        ld->origin[k].file = NULL;
-        ld->origin[k].line = 0;
         return 0;
+}
+
+static void config_origin_env(struct config_origin *o)
+{
+        o->kind = CONFIG_ORIGIN_ENV;
+        o->file = NULL;
+        o->line = 0;
+}
+
+/* The value of environment variable `var` for table key `k`. */
+static int config_env_setting(struct config_loader *ld, size_t k,
+                              const char *var, const char *value)
+{
+        if (config_set_from_env(ld, ld->conf, &config_keys[k], var, value))
+                return -1;
+        config_origin_env(&ld->origin[k]);
+        return 0;
+}
+
+/* Whether `rest` (`len` bytes) is "<KEY>" of dealer key `k`, upper case. */
+static bool config_dealer_env_key_is(const char *rest, size_t len, size_t k)
+{
+        const char *name = config_dealer_keys[k].name;
+        size_t i;
+
+        if (strlen(name) != len)
+                return false;
+        for (i = 0; i < len; i++)
+                if (rest[i] != toupper((unsigned char)name[i]))
+                        return false;
+        return true;
+}
+
+/* The longest dealer key (not "name") that `s` (`len` bytes) ends with as
+ * "_<KEY>" after at least one character, or -1. */
+static int config_dealer_env_key_suffix(const char *s, size_t len)
+{
+        size_t k, best_len = 0;
+        int best = -1;
+
+        for (k = 1; k < CONFIG_DEALER_KEY_CNT; k++) {
+                size_t klen = strlen(config_dealer_keys[k].name);
+
+                if (klen + 2 > len || s[len - klen - 1] != '_' ||
+                    !config_dealer_env_key_is(s + len - klen, klen, k) ||
+                    klen <= best_len)
+                        continue;
+                best = (int)k;
+                best_len = klen;
+        }
+        return best;
+}
+
+/* MOKA_BRIDGE_DEALERS_<NAME>_<KEY>=value: `env` is the variable, `len` the
+ * length of its name, `var` its name for messages. <NAME> is an entry's name
+ * upper-cased with '-' and '.' as '_'. Names that would share variables
+ * were refused when the list was read, so at most one entry matches. */
+static int config_dealer_env(struct config_loader *ld, const char *var,
+                             const char *env, size_t len, const char *value)
+{
+        static const char prefix[] = CONFIG_DEALERS_ENV_PREFIX;
+        const struct config *conf = ld->conf;
+        const char *rest = env + sizeof(prefix) - 1;
+        size_t rlen = len - (sizeof(prefix) - 1);
+        char keys[256] = "";
+        size_t d, k;
+        int kf;
+
+        for (d = 1; d < conf->dealers_cnt; d++) {
+                const char *n = conf->dealers[d].name;
+                size_t i, nlen = strlen(n);
+
+                if (nlen + 2 > rlen || rest[nlen] != '_')
+                        continue;
+                for (i = 0; i < nlen; i++)
+                        if (rest[i] != config_dealer_env_char(n[i]))
+                                break;
+                if (i < nlen)
+                        continue;
+                for (k = 1; k < CONFIG_DEALER_KEY_CNT; k++) {
+                        if (!config_dealer_env_key_is(rest + nlen + 1,
+                                                      rlen - nlen - 1, k))
+                                continue;
+                        if (config_set_from_env(ld, &conf->dealers[d],
+                                                &config_dealer_keys[k], var,
+                                                value))
+                                return -1;
+                        config_origin_env(&ld->dealer_origin[d].key[k]);
+                        return 0;
+                }
+        }
+        kf = config_dealer_env_key_suffix(rest, rlen);
+        if (kf >= 0) {
+                config_fail(ld, "%s: no dealer named %.*s in the dealers list",
+                            var,
+                            (int)(rlen -
+                                  strlen(config_dealer_keys[kf].name) - 1),
+                            rest);
+                return -1;
+        }
+        for (k = 1; k < CONFIG_DEALER_KEY_CNT; k++) {
+                size_t at = strlen(keys);
+                char *p;
+
+                snprintf(keys + at, sizeof(keys) - at, "%s%s",
+                         k > 1 ? ", " : "", config_dealer_keys[k].name);
+                for (p = keys + at; *p; p++)
+                        *p = (char)toupper((unsigned char)*p);
+        }
+        config_fail(ld,
+                    "%s: unknown variable, expected "
+                    CONFIG_DEALERS_ENV_PREFIX "<NAME>_<KEY> with <KEY> one "
+                    "of %s",
+                    var, keys);
+        return -1;
 }
 
 /* Every MOKA_BRIDGE_* variable must name a key: an unknown one is most
@@ -748,11 +1156,12 @@ static int config_env_setting(struct config_loader *ld, size_t k,
 static int config_load_env(struct config_loader *ld, char *const *envp)
 {
         static const char props[] = CONFIG_ENV_PREFIX "KAFKA_PROPERTIES";
+        static const char dealers[] = CONFIG_DEALERS_ENV_PREFIX;
         char *const *e;
 
         for (e = envp ? envp : environ; *e; e++) {
                 const char *eq = strchr(*e, '=');
-                char var[128];
+                char var[256];
                 size_t len, k;
                 bool found = false;
 
@@ -762,6 +1171,11 @@ static int config_load_env(struct config_loader *ld, char *const *envp)
                         continue;
                 len = (size_t)(eq - *e);
                 snprintf(var, sizeof(var), "%.*s", (int)len, *e);
+                if (!strncmp(var, dealers, sizeof(dealers) - 1)) {
+                        if (config_dealer_env(ld, var, *e, len, eq + 1))
+                                return -1;
+                        continue;
+                }
                 for (k = 0; k < CONFIG_KEY_CNT && !found; k++) {
                         char name[128];
 
@@ -792,13 +1206,15 @@ static int config_load_env(struct config_loader *ld, char *const *envp)
         return 0;
 }
 
-/* moka.password_file: its content, trailing newlines stripped, becomes
- * moka.password. Errors name the path, never the content. */
-static int config_resolve_password(struct config_loader *ld)
+/* <where>.password_file (`path`, from origin `o`): its content, trailing
+ * newlines stripped, becomes <where>.password (`*password`). Errors name the
+ * path, never the content. */
+static int config_resolve_password(struct config_loader *ld,
+                                   const char *where,
+                                   const struct config_origin *o,
+                                   const char *path, char **password)
 {
-        struct config *conf = ld->conf;
-        const char *path = conf->moka_password_file;
-        size_t kf = (size_t)config_key_find("moka", "password_file");
+        static const char kf[] = "password_file";
         char *buf = NULL;
         size_t len = 0;
         int fd = -1;
@@ -806,17 +1222,18 @@ static int config_resolve_password(struct config_loader *ld)
 
         if (path[0] == '\0')
                 return 0;
-        if (conf->moka_password[0] != '\0') {
-                config_fail_key(ld, kf,
-                                "give either moka.password or "
-                                "moka.password_file, not both");
+        if ((*password)[0] != '\0') {
+                config_fail_origin(ld, o, where, kf,
+                                   "give either %s.password or "
+                                   "%s.password_file, not both",
+                                   where, where);
                 return -1;
         }
 
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-                config_fail_key(ld, kf, "cannot read \"%s\": %s", path,
-                                strerror(errno));
+                config_fail_origin(ld, o, where, kf, "cannot read \"%s\": %s",
+                                   path, strerror(errno));
                 goto cleanup;
         }
         buf = malloc(CONFIG_SECRET_FILE_MAX + 1);
@@ -831,34 +1248,37 @@ static int config_resolve_password(struct config_loader *ld)
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0) {
-                        config_fail_key(ld, kf, "cannot read \"%s\": %s", path,
-                                        strerror(errno));
+                        config_fail_origin(ld, o, where, kf,
+                                           "cannot read \"%s\": %s", path,
+                                           strerror(errno));
                         goto cleanup;
                 }
                 if (r == 0)
                         break;
                 len += (size_t)r;
                 if (len > CONFIG_SECRET_FILE_MAX) {
-                        config_fail_key(ld, kf,
-                                        "\"%s\" is larger than %d bytes", path,
-                                        CONFIG_SECRET_FILE_MAX);
+                        config_fail_origin(ld, o, where, kf,
+                                           "\"%s\" is larger than %d bytes",
+                                           path, CONFIG_SECRET_FILE_MAX);
                         goto cleanup;
                 }
         }
         if (memchr(buf, '\0', len)) {
-                config_fail_key(ld, kf, "\"%s\" contains a NUL byte", path);
+                config_fail_origin(ld, o, where, kf,
+                                   "\"%s\" contains a NUL byte", path);
                 goto cleanup;
         }
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
                 len--;
         if (len == 0) {
-                config_fail_key(ld, kf, "\"%s\" is empty", path);
+                config_fail_origin(ld, o, where, kf, "\"%s\" is empty",
+                                   path);
                 goto cleanup;
         }
         buf[len] = '\0';
-        free(conf->moka_password); /* empty: nothing to wipe */
-        conf->moka_password = strdup(buf);
-        if (!conf->moka_password) {
+        free(*password); /* empty: nothing to wipe */
+        *password = strdup(buf);
+        if (!*password) {
                 config_fail_oom(ld);
                 goto cleanup;
         }
@@ -873,25 +1293,54 @@ cleanup:
         return rc;
 }
 
-static bool config_valid_required(const char *value, char *msg, size_t size)
+/* moka.password_file, then each entry's of the `dealers` list. */
+static int config_resolve_passwords(struct config_loader *ld)
 {
+        struct config *conf = ld->conf;
+        int kf = config_key_find("moka", "password_file");
+        int dkf = config_dealer_key_find("password_file");
+        char where[32];
+        size_t d;
+
+        if (config_resolve_password(ld, "moka", &ld->origin[kf],
+                                    conf->moka_password_file,
+                                    &conf->moka_password))
+                return -1;
+        for (d = 1; d < conf->dealers_cnt; d++) {
+                config_dealer_where(d, where, sizeof(where));
+                if (config_resolve_password(ld, where,
+                                            &ld->dealer_origin[d].key[dkf],
+                                            conf->dealers[d].password_file,
+                                            &conf->dealers[d].password))
+                        return -1;
+        }
+        return 0;
+}
+
+static bool config_valid_required(const char *value, const char *where,
+                                  char *msg, size_t size)
+{
+        (void)where;
         if (value[0] != '\0')
                 return true;
         snprintf(msg, size, "must not be empty");
         return false;
 }
 
-static bool config_valid_password(const char *value, char *msg, size_t size)
+static bool config_valid_password(const char *value, const char *where,
+                                  char *msg, size_t size)
 {
         if (value[0] != '\0')
                 return true;
-        snprintf(msg, size,
-                 "required (set moka.password or moka.password_file)");
+        snprintf(msg, size, "required (set %s.password or %s.password_file)",
+                 where, where);
         return false;
 }
 
-static bool config_valid_url(const char *value, char *msg, size_t size)
+static bool config_valid_url(const char *value, const char *where, char *msg,
+                             size_t size)
 {
+        (void)where;
         if ((!strncmp(value, "http://", 7) && value[7] != '\0') ||
             (!strncmp(value, "https://", 8) && value[8] != '\0'))
                 return true;
@@ -902,11 +1351,13 @@ static bool config_valid_url(const char *value, char *msg, size_t size)
 
 /* Kafka's own rule (Topic.validate): [A-Za-z0-9._-]{1,249}, not "." or
  * "..". */
-static bool config_valid_topic(const char *value, char *msg, size_t size)
+static bool config_valid_topic(const char *value, const char *where,
+                               char *msg, size_t size)
 {
         size_t len = strlen(value);
         const char *p;
 
+        (void)where;
         if (len == 0) {
                 snprintf(msg, size, "must not be empty");
                 return false;
@@ -935,14 +1386,41 @@ static bool config_valid_topic(const char *value, char *msg, size_t size)
         return true;
 }
 
-static bool config_valid_level(const char *value, char *msg, size_t size)
+static bool config_valid_level(const char *value, const char *where,
+                               char *msg, size_t size)
 {
+        (void)where;
         if (!strcmp(value, "error") || !strcmp(value, "warn") ||
             !strcmp(value, "info") || !strcmp(value, "debug"))
                 return true;
         snprintf(msg, size,
                  "must be one of error, warn, info, debug, got \"%s\"", value);
         return false;
+}
+
+/* A dealer's name is a header value and part of environment variable
+ * names: keep it to characters that are safe in both. */
+static bool config_valid_dealer_name(const char *value, const char *where,
+                                     char *msg, size_t size)
+{
+        const char *p;
+
+        (void)where;
+        if (value[0] == '\0') {
+                snprintf(msg, size, "must not be empty");
+                return false;
+        }
+        for (p = value; *p; p++) {
+                if (isalnum((unsigned char)*p) || *p == '.' || *p == '_' ||
+                    *p == '-')
+                        continue;
+                snprintf(msg, size,
+                         "invalid dealer name \"%s\": only letters, digits, "
+                         "'.', '_' and '-' are allowed",
+                         value);
+                return false;
+        }
+        return true;
 }
 
 /* Empty reply/DLQ topics become "<input>.reply" / "<input>.dlq". */
@@ -1018,6 +1496,79 @@ static int config_check_topics(struct config_loader *ld)
         return 0;
 }
 
+/* dealers[0] is a copy of the moka.* dealer, so that users of the list need
+ * not tell it apart. */
+static int config_make_dealer0(struct config_loader *ld)
+{
+        struct config *conf = ld->conf;
+        struct config_dealer *d0;
+
+        if (!conf->dealers) {
+                conf->dealers = calloc(1, sizeof(*conf->dealers));
+                if (!conf->dealers) {
+                        config_fail_oom(ld);
+                        return -1;
+                }
+                conf->dealers_cnt = 1;
+        }
+        d0 = &conf->dealers[0];
+        d0->name = strdup(conf->moka_dealer_name);
+        d0->dealer_code = strdup(conf->moka_dealer_code);
+        d0->username = strdup(conf->moka_username);
+        d0->password = strdup(conf->moka_password);
+        d0->password_file = strdup(conf->moka_password_file);
+        d0->rate_limit = conf->moka_rate_limit;
+        d0->rate_burst = conf->moka_rate_burst;
+        if (!d0->name || !d0->dealer_code || !d0->username ||
+            !d0->password || !d0->password_file) {
+                config_fail_oom(ld);
+                return -1;
+        }
+        return 0;
+}
+
+/* The list's entries (their names were checked when read), then
+ * moka.default_dealer. */
+static int config_check_dealers(struct config_loader *ld)
+{
+        const struct config *conf = ld->conf;
+        const char *def = conf->moka_default_dealer;
+        char where[32], msg[512];
+        size_t d, k;
+
+        if (config_make_dealer0(ld))
+                return -1;
+        for (d = 1; d < conf->dealers_cnt; d++) {
+                const struct config_dealer *dealer = &conf->dealers[d];
+
+                config_dealer_where(d, where, sizeof(where));
+                /* The list's own duplicates were refused when read. */
+                if (!strcmp(dealer->name, conf->dealers[0].name)) {
+                        config_fail_dealer(ld, d, 0, "\"%s\" is already used",
+                                           dealer->name);
+                        return -1;
+                }
+                for (k = 1; k < CONFIG_DEALER_KEY_CNT; k++) {
+                        const struct config_key *key = &config_dealer_keys[k];
+
+                        if (!key->check || !key->check->valid ||
+                            key->check->valid(config_str_value(dealer, key),
+                                              where, msg, sizeof(msg)))
+                                continue;
+                        config_fail_dealer(ld, d, k, "%s", msg);
+                        return -1;
+                }
+        }
+        if (def[0] == '\0')
+                return 0;
+        for (d = 0; d < conf->dealers_cnt; d++)
+                if (!strcmp(conf->dealers[d].name, def))
+                        return 0;
+        config_fail_key(ld, (size_t)config_key_find("moka", "default_dealer"),
+                        "no dealer named \"%s\"", def);
+        return -1;
+}
+
 static int config_validate(struct config_loader *ld)
 {
         struct config *conf = ld->conf;
@@ -1029,9 +1580,9 @@ static int config_validate(struct config_loader *ld)
         for (k = 0; k < CONFIG_KEY_CNT; k++) {
                 const struct config_key *key = &config_keys[k];
 
-                if (!key->check ||
-                    key->check->valid(config_str_value(conf, key), msg,
-                                      sizeof(msg)))
+                if (!key->check || !key->check->valid ||
+                    key->check->valid(config_str_value(conf, key),
+                                      key->group, msg, sizeof(msg)))
                         continue;
                 config_fail_key(ld, k, "%s", msg);
                 return -1;
@@ -1054,7 +1605,19 @@ static int config_validate(struct config_loader *ld)
                                         conf->retry_cap_ms);
                 return -1;
         }
-        return config_check_topics(ld);
+        if (config_check_topics(ld))
+                return -1;
+        return config_check_dealers(ld);
+}
+
+static void config_scrub_setting(config_setting_t *s)
+{
+        char *v;
+
+        if (!s || config_setting_type(s) != CONFIG_TYPE_STRING)
+                return;
+        v = (char *)config_setting_get_string(s);
+        explicit_bzero(v, strlen(v));
 }
 
 /* libconfig frees its strings without wiping them: wipe the secrets in the
@@ -1064,10 +1627,17 @@ static void config_scrub_file(config_t *lc)
         config_setting_t *s = config_lookup(lc, "moka.password");
         int i, n;
 
-        if (s && config_setting_type(s) == CONFIG_TYPE_STRING) {
-                char *v = (char *)config_setting_get_string(s);
+        config_scrub_setting(s);
+        s = config_lookup(lc, "dealers");
+        if (s && config_setting_type(s) == CONFIG_TYPE_LIST) {
+                n = config_setting_length(s);
+                for (i = 0; i < n; i++) {
+                        config_setting_t *e = config_setting_get_elem(s, i);
 
-                explicit_bzero(v, strlen(v));
+                        if (config_setting_is_group(e))
+                                config_scrub_setting(config_setting_get_member(
+                                        e, "password"));
+                }
         }
         s = config_lookup(lc, "kafka.properties");
         if (!s || !config_setting_is_group(s))
@@ -1112,7 +1682,7 @@ struct config *config_load(const char *path, char *const *envp, char *errstr,
         config_init(&lc);
         lc_init = true;
         if (config_load_file(&ld, &lc) || config_load_env(&ld, envp) ||
-            config_resolve_password(&ld) || config_validate(&ld))
+            config_resolve_passwords(&ld) || config_validate(&ld))
                 goto cleanup;
         rc = 0;
 cleanup:
@@ -1121,6 +1691,7 @@ cleanup:
                 config_scrub_file(&lc);
                 config_destroy(&lc);
         }
+        free(ld.dealer_origin);
         if (rc) {
                 moka_config_destroy(conf);
                 conf = NULL;
@@ -1145,6 +1716,15 @@ void moka_config_destroy(struct config *conf)
                 config_free_secret(conf->kafka_properties[i].value);
         }
         free(conf->kafka_properties);
+        for (i = 0; i < conf->dealers_cnt; i++) {
+                struct config_dealer *d = &conf->dealers[i];
+
+                for (k = 0; k < CONFIG_DEALER_KEY_CNT; k++)
+                        if (config_dealer_keys[k].type == CONFIG_KEY_STRING)
+                                config_free_secret(*config_str_field(
+                                        d, &config_dealer_keys[k]));
+        }
+        free(conf->dealers);
         free(conf->path);
         free(conf);
 }
@@ -1208,6 +1788,41 @@ static void config_print_properties(const struct config *conf, FILE *out)
         fputs("  };\n", out);
 }
 
+/* The `dealers` list without dealers[0], which is printed as moka.*. */
+static void config_print_dealers(const struct config *conf, FILE *out)
+{
+        size_t d, k;
+
+        if (conf->dealers_cnt <= 1) {
+                fputs("dealers = ();\n", out);
+                return;
+        }
+        fputs("dealers = (\n", out);
+        for (d = 1; d < conf->dealers_cnt; d++) {
+                const struct config_dealer *dealer = &conf->dealers[d];
+
+                fputs("  {\n", out);
+                for (k = 0; k < CONFIG_DEALER_KEY_CNT; k++) {
+                        const struct config_key *key = &config_dealer_keys[k];
+                        const char *v;
+
+                        fprintf(out, "    %s = ", key->name);
+                        if (key->type == CONFIG_KEY_INT) {
+                                fprintf(out, "%d;\n",
+                                        *(const int *)((const char *)dealer +
+                                                       key->offset));
+                                continue;
+                        }
+                        v = config_str_value(dealer, key);
+                        config_print_string(out,
+                                            key->secret && v[0] ? "***" : v);
+                        fputs(";\n", out);
+                }
+                fputs(d + 1 < conf->dealers_cnt ? "  },\n" : "  }\n", out);
+        }
+        fputs(");\n", out);
+}
+
 void config_print(const struct config *conf, FILE *out)
 {
         const char *group = NULL;
@@ -1250,11 +1865,47 @@ void config_print(const struct config *conf, FILE *out)
                 }
         }
         if (group)
-                fputs("};\n", out);
+                fputs("};\n\n", out);
+        config_print_dealers(conf, out);
+}
+
+/* One row of the reference table: `name` as shown, `env` its variable. */
+static void config_print_reference_row(FILE *out, const struct config_key *key,
+                                       const char *name, const char *env)
+{
+        fprintf(out, "| `%s` | ", name);
+        switch (key->type) {
+        case CONFIG_KEY_STRING:
+                fprintf(out, "%s | `\"%s\"`",
+                        key->secret ? "string, secret" : "string",
+                        key->def_str);
+                if (key->derive_from)
+                        fprintf(out, " = `<%s>%s`", key->derive_from,
+                                key->derive_suffix);
+                fprintf(out, " | %s", key->check ? key->check->allowed : "any");
+                break;
+        case CONFIG_KEY_INT:
+                fprintf(out, "integer | `%d` | %d .. %d", key->def_int,
+                        key->min, key->max);
+                break;
+        case CONFIG_KEY_BOOL:
+                fprintf(out, "boolean | `%s` | `true`, `false`",
+                        key->def_int ? "true" : "false");
+                break;
+        case CONFIG_KEY_PROPERTIES:
+                fputs("group | `{}` | librdkafka properties", out);
+                break;
+        }
+        if (env)
+                fprintf(out, " | `%s`", env);
+        else
+                fputs(" | (file only)", out);
+        fprintf(out, " | %s |\n", key->desc);
 }
 
 void config_print_reference(FILE *out)
 {
+        char name[128], env[128], *p;
         size_t k;
 
         fputs("| Key | Type | Default | Allowed | Environment variable | "
@@ -1263,38 +1914,23 @@ void config_print_reference(FILE *out)
               out);
         for (k = 0; k < CONFIG_KEY_CNT; k++) {
                 const struct config_key *key = &config_keys[k];
-                char env[128];
 
-                fprintf(out, "| `%s.%s` | ", key->group, key->name);
-                switch (key->type) {
-                case CONFIG_KEY_STRING:
-                        fprintf(out, "%s | `\"%s\"`",
-                                key->secret ? "string, secret" : "string",
-                                key->def_str);
-                        if (key->derive_from)
-                                fprintf(out, " = `<%s>%s`", key->derive_from,
-                                        key->derive_suffix);
-                        fprintf(out, " | %s",
-                                key->check ? key->check->allowed : "any");
-                        break;
-                case CONFIG_KEY_INT:
-                        fprintf(out, "integer | `%d` | %d .. %d", key->def_int,
-                                key->min, key->max);
-                        break;
-                case CONFIG_KEY_BOOL:
-                        fprintf(out, "boolean | `%s` | `true`, `false`",
-                                key->def_int ? "true" : "false");
-                        break;
-                case CONFIG_KEY_PROPERTIES:
-                        fputs("group | `{}` | librdkafka properties", out);
-                        break;
-                }
-                if (key->type == CONFIG_KEY_PROPERTIES) {
-                        fputs(" | (file only)", out);
-                } else {
-                        config_key_env_name(key, env, sizeof(env));
-                        fprintf(out, " | `%s`", env);
-                }
-                fprintf(out, " | %s |\n", key->desc);
+                snprintf(name, sizeof(name), "%s.%s", key->group, key->name);
+                config_key_env_name(key, env, sizeof(env));
+                config_print_reference_row(
+                        out, key, name,
+                        key->type == CONFIG_KEY_PROPERTIES ? NULL : env);
+        }
+        /* The keys of each entry of the `dealers` list; "name" picks the
+         * entry of a variable and has none of its own. */
+        for (k = 0; k < CONFIG_DEALER_KEY_CNT; k++) {
+                const struct config_key *key = &config_dealer_keys[k];
+
+                snprintf(name, sizeof(name), "dealers[].%s", key->name);
+                snprintf(env, sizeof(env),
+                         CONFIG_DEALERS_ENV_PREFIX "<NAME>_%s", key->name);
+                for (p = strrchr(env, '>') + 2; *p; p++)
+                        *p = (char)toupper((unsigned char)*p);
+                config_print_reference_row(out, key, name, k ? env : NULL);
         }
 }

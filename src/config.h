@@ -23,6 +23,18 @@ struct config_property {
         char *value;
 };
 
+/* One Moka dealer account. dealers[0] is made of the moka.* keys, the
+ * others come from the top-level `dealers` list, in file order. */
+struct config_dealer {
+        char *name;          /* [A-Za-z0-9._-]+, unique among the dealers */
+        char *dealer_code;
+        char *username;
+        char *password;      /* secret: from password or password_file */
+        char *password_file;
+        int rate_limit;      /* requests/s, 0 = none */
+        int rate_burst;      /* 0 = one second's worth */
+};
+
 struct config {
         char *path; /* the file it was loaded from */
 
@@ -45,6 +57,14 @@ struct config {
         int moka_rate_limit; /* requests per second, 0 = none */
         int moka_rate_burst;
         bool moka_tls_verify;
+        char *moka_dealer_name;    /* the name of the moka.* dealer */
+        char *moka_default_dealer; /* for events without a moka-dealer
+                                    * header; "" = dealers[0] */
+
+        /* dealers[0] is always the moka.* dealer; the `dealers` list of the
+         * file follows. */
+        struct config_dealer *dealers;
+        size_t dealers_cnt;
 
         /* topics: the *_reply / *_dlq names are filled in with
          * "<input>.reply" / "<input>.dlq" when left empty. */
@@ -78,10 +98,10 @@ struct config {
         char *log_level; /* error | warn | info | debug */
 };
 
-/* Loads and validates `path`, then applies MOKA_BRIDGE_<GROUP>_<KEY>
- * environment overrides (taken from `envp`, NULL-terminated, or from
- * `environ` when envp is NULL), then reads secret files and fills derived
- * defaults. Returns a new config owned by the caller (config_destroy), or
+/* Loads and validates `path`, then applies MOKA_BRIDGE_<GROUP>_<KEY> and
+ * MOKA_BRIDGE_DEALERS_<NAME>_<KEY> environment overrides (taken from `envp`,
+ * NULL-terminated, or from `environ` when envp is NULL), then reads secret
+ * files and fills derived defaults and conf->dealers. Returns a new config owned by the caller (config_destroy), or
  * NULL with a "file:line: message" (or "ENVVAR: message") in errstr.
  * Messages never contain a secret's value. */
 struct config *config_load(const char *path, char *const *envp,
@@ -91,7 +111,8 @@ struct config *config_load(const char *path, char *const *envp,
 void config_destroy(struct config *conf);
 
 /* Prints the effective configuration in libconfig syntax with secrets
- * replaced by "***" (empty secrets print as ""). */
+ * replaced by "***" (empty secrets print as ""): the groups, then the
+ * `dealers` list (dealers[0] is printed as the moka.* keys). */
 void config_print(const struct config *conf, FILE *out);
 
 /* True when the librdkafka property `name` (dotted form) holds a secret

@@ -345,6 +345,19 @@ static void test_sample_config_loads_with_password_from_env(void)
         CHECK_INT(conf->limits_max_event_bytes, 1048576);
         CHECK_STR(conf->admin_listen, "");
         CHECK_STR(conf->log_level, "info");
+        /* One dealer: the moka.* keys. */
+        CHECK_STR(conf->moka_dealer_name, "default");
+        CHECK_STR(conf->moka_default_dealer, "");
+        CHECK_INT(conf->dealers_cnt, 1);
+        if (conf->dealers_cnt >= 1) {
+                CHECK_STR(conf->dealers[0].name, "default");
+                CHECK_STR(conf->dealers[0].dealer_code, "1731");
+                CHECK_STR(conf->dealers[0].username, "TestMoka2");
+                CHECK_STR(conf->dealers[0].password, SECRET);
+                CHECK_STR(conf->dealers[0].password_file, "");
+                CHECK_INT(conf->dealers[0].rate_limit, 0);
+                CHECK_INT(conf->dealers[0].rate_burst, 0);
+        }
         config_destroy(conf);
 }
 
@@ -1152,6 +1165,656 @@ static void test_print_round_trips(void)
         config_destroy(conf);
 }
 
+/* ---- several dealers --------------------------------------------------- */
+
+/* The four required keys of a `dealers` entry named "b", four lines. */
+#define DEALER_B                                                              \
+        "    name = \"b\";\n"                                                 \
+        "    dealer_code = \"1732\";\n"                                       \
+        "    username = \"ub\";\n"                                            \
+        "    password = \"" SECRET "\";\n"
+
+static void test_dealers_list_loads_in_file_order(void)
+{
+        const char *pw = tmp_file(SECRET "-c\r\n");
+        struct config *conf;
+        char *text, *out, *want;
+
+        if (asprintf(&text,
+                     "moka: {\n"
+                     "  dealer_name = \"main\";\n"
+                     "  rate_limit = 5;\n"
+                     "  rate_burst = 7;\n"
+                     "  default_dealer = \"c.3_x\";\n"
+                     "};\n"
+                     "dealers = (\n"
+                     "  {\n"
+                     "    name = \"b-2\";\n"
+                     "    dealer_code = \"1732\";\n"
+                     "    username = \"ub\";\n"
+                     "    password = \"" SECRET "-b\";\n"
+                     "    rate_limit = 10;\n"
+                     "  },\n"
+                     "  {\n"
+                     "    rate_burst = 3;\n"
+                     "    password_file = \"%s\";\n"
+                     "    username = \"uc\";\n"
+                     "    dealer_code = \"1733\";\n"
+                     "    name = \"c.3_x\";\n"
+                     "  }\n"
+                     ");\n",
+                     pw) < 0)
+                exit(2);
+        conf = LOAD_OK(text, ENV(ACCOUNT));
+        free(text);
+        if (!conf)
+                return;
+        CHECK_STR(conf->moka_dealer_name, "main");
+        CHECK_STR(conf->moka_default_dealer, "c.3_x");
+        CHECK_INT(conf->dealers_cnt, 3);
+        if (conf->dealers_cnt != 3)
+                goto out;
+        /* dealers[0] is the moka.* dealer. */
+        CHECK_STR(conf->dealers[0].name, "main");
+        CHECK_STR(conf->dealers[0].dealer_code, "1731");
+        CHECK_STR(conf->dealers[0].username, "TestMoka2");
+        CHECK_STR(conf->dealers[0].password, SECRET);
+        CHECK_STR(conf->dealers[0].password_file, "");
+        CHECK_INT(conf->dealers[0].rate_limit, 5);
+        CHECK_INT(conf->dealers[0].rate_burst, 7);
+        CHECK_STR(conf->dealers[1].name, "b-2");
+        CHECK_STR(conf->dealers[1].dealer_code, "1732");
+        CHECK_STR(conf->dealers[1].username, "ub");
+        CHECK_STR(conf->dealers[1].password, SECRET "-b");
+        CHECK_STR(conf->dealers[1].password_file, "");
+        CHECK_INT(conf->dealers[1].rate_limit, 10);
+        CHECK_INT(conf->dealers[1].rate_burst, 0);
+        CHECK_STR(conf->dealers[2].name, "c.3_x");
+        CHECK_STR(conf->dealers[2].dealer_code, "1733");
+        CHECK_STR(conf->dealers[2].username, "uc");
+        CHECK_STR(conf->dealers[2].password, SECRET "-c");
+        CHECK_STR(conf->dealers[2].password_file, pw);
+        CHECK_INT(conf->dealers[2].rate_limit, 0);
+        CHECK_INT(conf->dealers[2].rate_burst, 3);
+
+        out = print_to_string(conf);
+        CHECK_ABSENT(out, SECRET);
+        CHECK_CONTAINS(out, "  dealer_name = \"main\";\n");
+        CHECK_CONTAINS(out, "  default_dealer = \"c.3_x\";\n");
+        if (asprintf(&want,
+                     "};\n"
+                     "\n"
+                     "dealers = (\n"
+                     "  {\n"
+                     "    name = \"b-2\";\n"
+                     "    dealer_code = \"1732\";\n"
+                     "    username = \"ub\";\n"
+                     "    password = \"***\";\n"
+                     "    password_file = \"\";\n"
+                     "    rate_limit = 10;\n"
+                     "    rate_burst = 0;\n"
+                     "  },\n"
+                     "  {\n"
+                     "    name = \"c.3_x\";\n"
+                     "    dealer_code = \"1733\";\n"
+                     "    username = \"uc\";\n"
+                     "    password = \"***\";\n"
+                     "    password_file = \"%s\";\n"
+                     "    rate_limit = 0;\n"
+                     "    rate_burst = 3;\n"
+                     "  }\n"
+                     ");\n",
+                     pw) < 0)
+                exit(2);
+        /* The list comes last. */
+        CHECK(out && strlen(out) >= strlen(want) &&
+              !strcmp(out + strlen(out) - strlen(want), want));
+        CHECK_CONTAINS(out, want);
+        free(want);
+        free(out);
+
+        /* An empty secret prints as "", like moka.password. */
+        free(conf->dealers[1].password);
+        conf->dealers[1].password = xstrdup("");
+        out = print_to_string(conf);
+        CHECK_CONTAINS(out, "    name = \"b-2\";\n"
+                            "    dealer_code = \"1732\";\n"
+                            "    username = \"ub\";\n"
+                            "    password = \"\";\n");
+        free(out);
+out:
+        config_destroy(conf);
+}
+
+static void test_dealers_without_a_list(void)
+{
+        static const char tail[] = "};\n\ndealers = ();\n";
+        struct config *conf = LOAD_OK("", ENV(ACCOUNT));
+        char *out;
+
+        if (!conf)
+                return;
+        CHECK_INT(conf->dealers_cnt, 1);
+        if (conf->dealers_cnt == 1) {
+                CHECK_STR(conf->dealers[0].name, "default");
+                CHECK_STR(conf->dealers[0].dealer_code, "1731");
+                CHECK_STR(conf->dealers[0].password, SECRET);
+        }
+        out = print_to_string(conf);
+        /* The list comes last. */
+        CHECK(out && strlen(out) > strlen(tail) &&
+              !strcmp(out + strlen(out) - strlen(tail), tail));
+        CHECK_ABSENT(out, SECRET);
+        free(out);
+        config_destroy(conf);
+
+        /* An empty list is no list. */
+        conf = LOAD_OK("dealers = ();\n", ENV(ACCOUNT));
+        if (conf)
+                CHECK_INT(conf->dealers_cnt, 1);
+        config_destroy(conf);
+}
+
+static void test_dealers_print_round_trips(void)
+{
+        struct config *conf = LOAD_OK("dealers = (\n"
+                                      "  {\n" DEALER_B "  },\n"
+                                      "  {\n"
+                                      "    name = \"c\";\n"
+                                      "    dealer_code = \"17\\\"33\";\n"
+                                      "    username = \"uc\";\n"
+                                      "    password = \"" SECRET "\";\n"
+                                      "    rate_limit = 1000000;\n"
+                                      "    rate_burst = 1000000;\n"
+                                      "  }\n"
+                                      ");\n",
+                                      ENV(ACCOUNT));
+        struct config *again;
+        char *a, *b;
+
+        if (!conf)
+                return;
+        a = print_to_string(conf);
+        again = LOAD_OK(a, ENV(ACCOUNT_ONLY, "MOKA_BRIDGE_MOKA_PASSWORD=x"));
+        if (again) {
+                b = print_to_string(again);
+                CHECK_STR(b, a);
+                CHECK_INT(again->dealers_cnt, 3);
+                if (again->dealers_cnt == 3)
+                        CHECK_STR(again->dealers[2].dealer_code, "17\"33");
+                free(b);
+        }
+        free(a);
+        config_destroy(again);
+        config_destroy(conf);
+}
+
+static void test_dealers_must_be_a_list_of_groups(void)
+{
+        CHECK_LOAD_ERROR("dealers: {\n"
+                         "  name = \"b\";\n"
+                         "};\n",
+                         ENV(ACCOUNT), 1,
+                         "dealers: expected a list of groups, got a group");
+        CHECK_LOAD_ERROR("\n"
+                         "dealers = [\"b\"];\n",
+                         ENV(ACCOUNT), 2,
+                         "dealers: expected a list of groups, got an array");
+        CHECK_LOAD_ERROR("log: {\n"
+                         "};\n"
+                         "dealers = \"b\";\n",
+                         ENV(ACCOUNT), 3,
+                         "dealers: expected a list of groups, got a string");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  },\n"
+                         "  \"c\", {\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 8,
+                         "dealers[2]: expected a group, got a string");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "\n"
+                         "  ( \"b\" )\n"
+                         ");\n",
+                         ENV(ACCOUNT), 3,
+                         "dealers[1]: expected a group, got a list");
+}
+
+static void test_dealers_unknown_keys_types_and_ranges(void)
+{
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B
+                         "    foo = 1;\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 7, "dealers[1].foo: unknown key");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  },\n"
+                         "  {\n"
+                         "    name = \"c\";\n"
+                         "    surname = \"" SECRET "\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 10, "dealers[2].surname: unknown key");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B
+                         "    rate_limit = \"10\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 7,
+                         "dealers[1].rate_limit: expected an integer, got a "
+                         "string");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B
+                         "    rate_burst = 1.5;\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 7,
+                         "dealers[1].rate_burst: expected an integer, got a "
+                         "float");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B
+                         "    rate_limit = -1;\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 7,
+                         "dealers[1].rate_limit: must be between 0 and "
+                         "1000000, got -1");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  },\n"
+                         "  {\n"
+                         "    rate_burst = 1000001;\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 9,
+                         "dealers[2].rate_burst: must be between 0 and "
+                         "1000000, got 1000001");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    name = \"b\";\n"
+                         "    dealer_code = 1732;\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 4,
+                         "dealers[1].dealer_code: expected a string, got an "
+                         "integer");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    name = \"b\";\n"
+                         "    password = [\"" SECRET "\"];\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 4,
+                         "dealers[1].password: expected a string, got an "
+                         "array");
+}
+
+/* A required key missing from an entry is blamed on the entry's line, an
+ * empty one on its own line. */
+static void test_dealers_required_keys(void)
+{
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    dealer_code = \"1732\";\n"
+                         "    username = \"ub\";\n"
+                         "    password = \"" SECRET "\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 2, "dealers[1].name: must not be empty");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    name = \"\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 3, "dealers[1].name: must not be empty");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  },\n"
+                         "  {\n"
+                         "    password = \"" SECRET "\";\n"
+                         "    name = \"c\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 8,
+                         "dealers[2].dealer_code: must not be empty");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    name = \"b\";\n"
+                         "    dealer_code = \"1732\";\n"
+                         "    username = \"\";\n"
+                         "    password = \"" SECRET "\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 5,
+                         "dealers[1].username: must not be empty");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "\n"
+                         "  { name = \"b\"; dealer_code = \"1\"; "
+                         "username = \"u\"; }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 3,
+                         "dealers[1].password: required (set "
+                         "dealers[1].password or dealers[1].password_file)");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    name = \"b\";\n"
+                         "    dealer_code = \"1732\";\n"
+                         "    username = \"ub\";\n"
+                         "    password = \"\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 6,
+                         "dealers[1].password: required (set "
+                         "dealers[1].password or dealers[1].password_file)");
+}
+
+static void test_dealer_names(void)
+{
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    name = \"a b\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 3,
+                         "dealers[1].name: invalid dealer name \"a b\": only "
+                         "letters, digits, '.', '_' and '-' are allowed");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  },\n"
+                         "  {\n"
+                         "    dealer_code = \"1733\";\n"
+                         "    name = \"b\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 10,
+                         "dealers[2].name: \"b\" is already used");
+        /* dealers[0] is called "default" unless moka.dealer_name says. */
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n"
+                         "    name = \"default\";\n"
+                         "    dealer_code = \"1732\";\n"
+                         "    username = \"ub\";\n"
+                         "    password = \"" SECRET "\";\n"
+                         "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 3,
+                         "dealers[1].name: \"default\" is already used");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  }\n"
+                         ");\n"
+                         "moka: {\n"
+                         "  dealer_name = \"b\";\n"
+                         "};\n",
+                         ENV(ACCOUNT), 3,
+                         "dealers[1].name: \"b\" is already used");
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_DEALER_NAME=b"), 3,
+                         "dealers[1].name: \"b\" is already used");
+        /* Both would be MOKA_BRIDGE_DEALERS_B_X_*. */
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  { name = \"b-x\"; },\n"
+                         "  { name = \"B.x\"; }\n"
+                         ");\n",
+                         ENV(ACCOUNT), 3,
+                         "dealers[2].name: \"B.x\" and \"b-x\" (dealers[1]) "
+                         "would share the variables "
+                         "MOKA_BRIDGE_DEALERS_B_X_*");
+        CHECK_LOAD_ERROR("moka: {\n"
+                         "  dealer_name = \"a/b\";\n"
+                         "};\n",
+                         ENV(ACCOUNT), 2,
+                         "moka.dealer_name: invalid dealer name \"a/b\": only "
+                         "letters, digits, '.', '_' and '-' are allowed");
+        CHECK_LOAD_ERROR("", ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_DEALER_NAME="), 0,
+                         "moka.dealer_name: must not be empty");
+}
+
+static void test_default_dealer_must_name_a_dealer(void)
+{
+        struct config *conf;
+
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  }\n"
+                         ");\n"
+                         "moka: {\n"
+                         "  default_dealer = \"c\";\n"
+                         "};\n",
+                         ENV(ACCOUNT), 10,
+                         "moka.default_dealer: no dealer named \"c\"");
+        CHECK_LOAD_ERROR("", ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_DEFAULT_DEALER=b"),
+                         0, "moka.default_dealer: no dealer named \"b\"");
+
+        conf = LOAD_OK("moka: {\n  default_dealer = \"default\";\n};\n",
+                       ENV(ACCOUNT));
+        if (conf)
+                CHECK_STR(conf->moka_default_dealer, "default");
+        config_destroy(conf);
+        conf = LOAD_OK("dealers = (\n"
+                       "  {\n" DEALER_B "  }\n"
+                       ");\n",
+                       ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_DEFAULT_DEALER=b",
+                           "MOKA_BRIDGE_MOKA_DEALER_NAME=main"));
+        if (conf) {
+                CHECK_STR(conf->moka_default_dealer, "b");
+                CHECK_STR(conf->dealers[0].name, "main");
+        }
+        config_destroy(conf);
+}
+
+static void test_dealer_password_files(void)
+{
+        const char *pw = tmp_file(SECRET "\n");
+        const char *empty = tmp_file("\n");
+        const char *nul = tmp_file_n(SECRET "\0x\n", sizeof(SECRET) + 2);
+        char missing[sizeof(tmpdir) + 32], *text, *want;
+
+        snprintf(missing, sizeof(missing), "%s/no-such-secret", tmpdir);
+        if (asprintf(&text,
+                     "dealers = (\n"
+                     "  {\n" DEALER_B
+                     "    password_file = \"%s\";\n"
+                     "  }\n"
+                     ");\n",
+                     pw) < 0)
+                exit(2);
+        CHECK_LOAD_ERROR(text, ENV(ACCOUNT), 7,
+                         "dealers[1].password_file: give either "
+                         "dealers[1].password or dealers[1].password_file, "
+                         "not both");
+        free(text);
+
+        /* The password from the environment counts too. */
+        if (asprintf(&text,
+                     "dealers = (\n"
+                     "  {\n"
+                     "    name = \"b\";\n"
+                     "    dealer_code = \"1732\";\n"
+                     "    username = \"ub\";\n"
+                     "    password_file = \"%s\";\n"
+                     "  }\n"
+                     ");\n",
+                     pw) < 0)
+                exit(2);
+        CHECK_LOAD_ERROR(text,
+                         ENV(ACCOUNT,
+                             "MOKA_BRIDGE_DEALERS_B_PASSWORD=" SECRET),
+                         6,
+                         "dealers[1].password_file: give either "
+                         "dealers[1].password or dealers[1].password_file, "
+                         "not both");
+        free(text);
+
+        if (asprintf(&text,
+                     "dealers = (\n"
+                     "  { name = \"b\"; dealer_code = \"1\"; username = "
+                     "\"u\";\n"
+                     "    password_file = \"%s\"; }\n"
+                     ");\n",
+                     missing) < 0 ||
+            asprintf(&want,
+                     "dealers[1].password_file: cannot read \"%s\": No such "
+                     "file or directory",
+                     missing) < 0)
+                exit(2);
+        CHECK_LOAD_ERROR(text, ENV(ACCOUNT), 3, want);
+        free(text);
+        free(want);
+
+        if (asprintf(&text,
+                     "dealers = (\n"
+                     "  { name = \"b\"; dealer_code = \"1\"; username = "
+                     "\"u\";\n"
+                     "    password_file = \"%s\"; }\n"
+                     ");\n",
+                     empty) < 0 ||
+            asprintf(&want, "dealers[1].password_file: \"%s\" is empty",
+                     empty) < 0)
+                exit(2);
+        CHECK_LOAD_ERROR(text, ENV(ACCOUNT), 3, want);
+        free(text);
+        free(want);
+
+        if (asprintf(&text,
+                     "dealers = (\n"
+                     "  { name = \"b\"; dealer_code = \"1\"; username = "
+                     "\"u\";\n"
+                     "    password_file = \"%s\"; }\n"
+                     ");\n",
+                     nul) < 0 ||
+            asprintf(&want,
+                     "dealers[1].password_file: \"%s\" contains a NUL byte",
+                     nul) < 0)
+                exit(2);
+        CHECK_LOAD_ERROR(text, ENV(ACCOUNT), 3, want);
+        free(text);
+        free(want);
+}
+
+static void test_dealers_env_overrides(void)
+{
+        const char *pw = tmp_file(SECRET "-file\n");
+        struct config *conf;
+        char *var;
+
+        /* "b" and "b_2" are told apart by the key that follows. */
+        conf = LOAD_OK("dealers = (\n"
+                       "  {\n"
+                       "    name = \"b\";\n"
+                       "    dealer_code = \"1732\";\n"
+                       "    username = \"ub\";\n"
+                       "    rate_limit = 1;\n"
+                       "  },\n"
+                       "  {\n"
+                       "    name = \"b_2\";\n"
+                       "    dealer_code = \"1733\";\n"
+                       "    username = \"u2\";\n"
+                       "    password = \"file\";\n"
+                       "  },\n"
+                       "  {\n"
+                       "    name = \"c-3.x\";\n"
+                       "  }\n"
+                       ");\n",
+                       ENV(ACCOUNT, "MOKA_BRIDGE_DEALERS_B_PASSWORD=" SECRET,
+                           "MOKA_BRIDGE_DEALERS_B_RATE_LIMIT=20",
+                           "MOKA_BRIDGE_DEALERS_B_RATE_BURST=40",
+                           "MOKA_BRIDGE_DEALERS_B_2_PASSWORD=" SECRET "-2",
+                           "MOKA_BRIDGE_DEALERS_C_3_X_DEALER_CODE=1734",
+                           "MOKA_BRIDGE_DEALERS_C_3_X_USERNAME=u3",
+                           "MOKA_BRIDGE_DEALERS_C_3_X_PASSWORD=" SECRET "-3"));
+        if (conf && conf->dealers_cnt == 4) {
+                CHECK_STR(conf->dealers[1].password, SECRET);
+                CHECK_STR(conf->dealers[1].dealer_code, "1732");
+                CHECK_INT(conf->dealers[1].rate_limit, 20);
+                CHECK_INT(conf->dealers[1].rate_burst, 40);
+                CHECK_STR(conf->dealers[2].password, SECRET "-2");
+                CHECK_STR(conf->dealers[2].dealer_code, "1733");
+                CHECK_INT(conf->dealers[2].rate_limit, 0);
+                CHECK_STR(conf->dealers[3].name, "c-3.x");
+                CHECK_STR(conf->dealers[3].dealer_code, "1734");
+                CHECK_STR(conf->dealers[3].username, "u3");
+                CHECK_STR(conf->dealers[3].password, SECRET "-3");
+                /* moka.* untouched */
+                CHECK_STR(conf->dealers[0].password, SECRET);
+                CHECK_STR(conf->dealers[0].dealer_code, "1731");
+        } else {
+                CHECK(conf && conf->dealers_cnt == 4);
+        }
+        config_destroy(conf);
+
+        if (asprintf(&var, "MOKA_BRIDGE_DEALERS_B_PASSWORD_FILE=%s", pw) < 0)
+                exit(2);
+        conf = LOAD_OK("dealers = (\n"
+                       "  { name = \"b\"; dealer_code = \"1\"; "
+                       "username = \"u\"; }\n"
+                       ");\n",
+                       ENV(ACCOUNT, var));
+        if (conf && conf->dealers_cnt == 2) {
+                CHECK_STR(conf->dealers[1].password, SECRET "-file");
+                CHECK_STR(conf->dealers[1].password_file, pw);
+        }
+        config_destroy(conf);
+        free(var);
+
+        /* An overridden value has no line. */
+        CHECK_LOAD_ERROR("dealers = (\n"
+                         "  {\n" DEALER_B "  }\n"
+                         ");\n",
+                         ENV(ACCOUNT, "MOKA_BRIDGE_DEALERS_B_PASSWORD="), 0,
+                         "dealers[1].password: required (set "
+                         "dealers[1].password or dealers[1].password_file)");
+}
+
+static void test_dealers_env_errors(void)
+{
+        const char *one = "dealers = (\n"
+                          "  {\n" DEALER_B "  }\n"
+                          ");\n";
+
+        CHECK_LOAD_ERROR(one,
+                         ENV(ACCOUNT,
+                             "MOKA_BRIDGE_DEALERS_NOPE_PASSWORD=" SECRET),
+                         0,
+                         "MOKA_BRIDGE_DEALERS_NOPE_PASSWORD: no dealer named "
+                         "NOPE in the dealers list");
+        CHECK_LOAD_ERROR("",
+                         ENV(ACCOUNT, "MOKA_BRIDGE_DEALERS_B_PASSWORD_FILE="
+                                      "/x"),
+                         0,
+                         "MOKA_BRIDGE_DEALERS_B_PASSWORD_FILE: no dealer "
+                         "named B in the dealers list");
+        /* dealers[0] is set with MOKA_BRIDGE_MOKA_*, not through the list. */
+        CHECK_LOAD_ERROR(one,
+                         ENV(ACCOUNT,
+                             "MOKA_BRIDGE_DEALERS_DEFAULT_PASSWORD=" SECRET),
+                         0,
+                         "MOKA_BRIDGE_DEALERS_DEFAULT_PASSWORD: no dealer "
+                         "named DEFAULT in the dealers list");
+        CHECK_LOAD_ERROR(one,
+                         ENV(ACCOUNT,
+                             "MOKA_BRIDGE_DEALERS_B_PASWORD=" SECRET),
+                         0,
+                         "MOKA_BRIDGE_DEALERS_B_PASWORD: unknown variable, "
+                         "expected MOKA_BRIDGE_DEALERS_<NAME>_<KEY> with "
+                         "<KEY> one of DEALER_CODE, USERNAME, PASSWORD, "
+                         "PASSWORD_FILE, RATE_LIMIT, RATE_BURST");
+        CHECK_LOAD_ERROR(one, ENV(ACCOUNT, "MOKA_BRIDGE_DEALERS_B_NAME=c"), 0,
+                         "MOKA_BRIDGE_DEALERS_B_NAME: unknown variable, "
+                         "expected MOKA_BRIDGE_DEALERS_<NAME>_<KEY> with "
+                         "<KEY> one of DEALER_CODE, USERNAME, PASSWORD, "
+                         "PASSWORD_FILE, RATE_LIMIT, RATE_BURST");
+        CHECK_LOAD_ERROR(one,
+                         ENV(ACCOUNT, "MOKA_BRIDGE_DEALERS_B_RATE_LIMIT=abc"),
+                         0,
+                         "MOKA_BRIDGE_DEALERS_B_RATE_LIMIT: expected an "
+                         "integer, got \"abc\"");
+        CHECK_LOAD_ERROR(one,
+                         ENV(ACCOUNT,
+                             "MOKA_BRIDGE_DEALERS_B_RATE_BURST=1000001"),
+                         0,
+                         "MOKA_BRIDGE_DEALERS_B_RATE_BURST: must be between 0 "
+                         "and 1000000, got 1000001");
+}
+
 static int count_char(const char *s, size_t len, char c)
 {
         int n = 0;
@@ -1178,12 +1841,25 @@ static void test_reference_has_a_row_per_key(void)
                         bad++;
         }
         CHECK_INT(bad, 0);
-        CHECK_INT(rows, 2 + 33); /* header rows + one per key */
+        /* header rows + one per key + one per key of a dealers entry */
+        CHECK_INT(rows, 2 + 35 + 7);
         CHECK_CONTAINS(ref, "| `retry.max_attempts` | integer | `5` | "
                             "1 .. 100 | `MOKA_BRIDGE_RETRY_MAX_ATTEMPTS` |");
         CHECK_CONTAINS(ref, "| `moka.password` | string, secret | `\"\"` |");
         CHECK_CONTAINS(ref, "| `kafka.properties` | group |");
         CHECK_CONTAINS(ref, "`MOKA_BRIDGE_MOKA_PASSWORD_FILE`");
+        CHECK_CONTAINS(ref, "| `moka.dealer_name` | string | `\"default\"` |");
+        CHECK_CONTAINS(ref, "`MOKA_BRIDGE_MOKA_DEFAULT_DEALER`");
+        CHECK_CONTAINS(ref, "| `dealers[].name` | string | `\"\"` | "
+                            "`[A-Za-z0-9._-]`, unique among dealers | "
+                            "(file only) |");
+        CHECK_CONTAINS(ref, "| `dealers[].password` | string, secret | "
+                            "`\"\"` | non-empty (from `password` or "
+                            "`password_file`) | "
+                            "`MOKA_BRIDGE_DEALERS_<NAME>_PASSWORD` |");
+        CHECK_CONTAINS(ref, "| `dealers[].rate_burst` | integer | `0` | "
+                            "0 .. 1000000 | "
+                            "`MOKA_BRIDGE_DEALERS_<NAME>_RATE_BURST` |");
         free(ref);
 }
 
@@ -1302,6 +1978,17 @@ int main(void)
         test_secret_never_in_error_messages();
         test_secrets_are_masked_in_print();
         test_print_round_trips();
+        test_dealers_list_loads_in_file_order();
+        test_dealers_without_a_list();
+        test_dealers_print_round_trips();
+        test_dealers_must_be_a_list_of_groups();
+        test_dealers_unknown_keys_types_and_ranges();
+        test_dealers_required_keys();
+        test_dealer_names();
+        test_default_dealer_must_name_a_dealer();
+        test_dealer_password_files();
+        test_dealers_env_overrides();
+        test_dealers_env_errors();
         test_reference_has_a_row_per_key();
         test_docs_contain_the_reference(dir);
         test_error_buffer_handling();
