@@ -11,6 +11,7 @@
 #include "bridge.h"
 #include "config.h"
 #include "log.h"
+#include "replay.h"
 
 static struct bridge *main_bridge;
 static volatile sig_atomic_t main_signals;
@@ -38,6 +39,9 @@ static void main_usage(FILE *out)
                 "masked)\n"
                 "  check-config --reference    print every configuration "
                 "key\n"
+                "  replay --config FILE --dlq TOPIC [options]\n"
+                "                              republish dead-letter records "
+                "(below)\n"
                 "  version                     print the version\n"
                 "\n"
                 "Every key can be overridden with MOKA_BRIDGE_<GROUP>_<KEY>, "
@@ -48,7 +52,9 @@ static void main_usage(FILE *out)
                 "events\n"
                 "within limits.shutdown_timeout_ms, commits and exits 0; a "
                 "second\n"
-                "signal exits at once with status 2.\n");
+                "signal exits at once with status 2.\n"
+                "\n");
+        replay_usage(out);
 }
 
 static const char *main_config_arg(int argc, char **argv)
@@ -158,6 +164,8 @@ int main(int argc, char **argv)
                 return main_run(argc, argv);
         if (strcmp(cmd, "check-config") == 0)
                 return main_check_config(argc, argv);
+        if (strcmp(cmd, "replay") == 0)
+                return replay_main(argc - 1, argv + 1);
         fprintf(stderr, "moka-bridge: unknown command \"%s\"\n\n", cmd);
         main_usage(stderr);
         return 1;
