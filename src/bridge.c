@@ -1131,18 +1131,30 @@ static int bridge_create_dealers(struct bridge *b, char *errstr,
                                  size_t errstr_size)
 {
         const struct config *c = b->conf;
-        struct dealer_options o = {
-                .name = "default",
-                .dealer_code = c->moka_dealer_code,
-                .username = c->moka_username,
-                .password = c->moka_password,
-                .rate_limit = c->moka_rate_limit,
-                .rate_burst = c->moka_rate_burst,
-                .outage_threshold = c->outage_failure_threshold,
-        };
-        if (bridge_add_dealer(b, &o, errstr, errstr_size))
+        for (size_t i = 0; i < c->dealers_cnt; i++) {
+                const struct config_dealer *cd = &c->dealers[i];
+                struct dealer_options o = {
+                        .name = cd->name,
+                        .dealer_code = cd->dealer_code,
+                        .username = cd->username,
+                        .password = cd->password,
+                        .rate_limit = cd->rate_limit,
+                        .rate_burst = cd->rate_burst,
+                        .outage_threshold = c->outage_failure_threshold,
+                };
+                if (bridge_add_dealer(b, &o, errstr, errstr_size))
+                        return -1;
+        }
+        b->default_dealer = c->moka_default_dealer[0]
+                                    ? bridge_dealer_named(b,
+                                                          c->moka_default_dealer)
+                                    : b->dealers[0];
+        if (!b->default_dealer) { /* config_load checked it already */
+                snprintf(errstr, errstr_size,
+                         "moka.default_dealer: no dealer named \"%s\"",
+                         c->moka_default_dealer);
                 return -1;
-        b->default_dealer = b->dealers[0];
+        }
         return 0;
 }
 

@@ -1,0 +1,101 @@
+"""Several dealers (the operations issue, point 5): the moka-dealer header
+picks a dealer's credentials, the default applies without it, an unknown
+name is answered Bridge.UnknownDealer; a dealer whose credentials Moka
+rejects does not hold up the others; each dealer has its own rate limit."""
+
+import time
+import uuid
+
+from helpers import Running, unique
+
+SECOND = ("1732", "TestMoka3", "QWERTY12KL9ZX")   # no sales in the fixture
+WRONG_PASSWORD = "NOT-THE-PASSWORD-9"
+
+
+def dealers_block(second_rate=0):
+    return """
+dealers = (
+  { name = "second"; dealer_code = "%s"; username = "%s"; password = "%s";
+    rate_limit = %d; },
+  { name = "rejected"; dealer_code = "1731"; username = "TestMoka2";
+    password = "%s"; }
+);
+""" % (SECOND[0], SECOND[1], SECOND[2], second_rate, WRONG_PASSWORD)
+
+
+def start(harness, kafka, second_rate=0):
+    sim = harness.start_sim()
+    topics = harness.make_topics()
+    group = unique("it-group")
+    path = harness.write_config(sim, topics, group)
+    with open(path, "a") as f:
+        f.write(dealers_block(second_rate))
+    b = harness.start_bridge(sim, topics=topics, group_id=group, config_path=path,
+                             secrets=[SECOND[2], WRONG_PASSWORD])
+    return Running(kafka, sim, b)
+
+
+def test_header_picks_the_dealer_default_without_it_unknown_is_refused(harness, kafka):
+    r = start(harness, kafka)
+    default = r.sale_list({}, key="s1")
+    second = r.sale_list({}, key="s2", headers=[("moka-dealer", "second")])
+    unknown = r.sale_list({}, key="s3", headers=[("moka-dealer", "nobody")])
+    assert r.reply_for(default).json()["result_code"] == "Success"
+    assert (r.reply_for(second).json()["result_code"]
+            == "DealerSale.GetSaleList.DealerSaleNotFund")
+    v = r.reply_for(unknown).json()
+    assert v["result_code"] == "Bridge.UnknownDealer", v
+    assert "nobody" in v["result_message"] and v["attempts"] == 0, v
+    d = r.dlq_for(unknown)
+    assert d.header("dlq.reason") == "invalid-event"
+    assert d.header("dlq.result-code") == "Bridge.UnknownDealer"
+    assert d.header("moka-dealer") == "nobody"
+    # Two sale-list calls reached Moka, not three.
+    assert len(r.sim.calls("*sale-list*")) == 2
+
+
+def test_rejected_credentials_do_not_hold_up_other_dealers(harness, kafka):
+    r = start(harness, kafka)
+    run = uuid.uuid4().hex[:6]
+    bad = [{"key": "bad-%d" % i, "value": {"CustomerCode": "auto-b%s-%d" % (run, i)},
+            "headers": [("moka-dealer", "rejected"), ("correlation-id", "bad-%d" % i)]}
+           for i in range(50)]
+    good = [{"key": "good-%d" % i, "value": {"CustomerCode": "auto-g%s-%d" % (run, i)},
+             "headers": [("correlation-id", "good-%d" % i)]} for i in range(50)]
+    mixed = [e for pair in zip(bad, good) for e in pair]
+    r.kafka.send_many(r.topics.customer_update, mixed)
+    recs = r.kafka.collect(r.topics.cu_reply, 100, 60, watch=r.watch)
+    by_id = {x.header("correlation-id"): x.json() for x in recs}
+    for i in range(50):
+        assert by_id["good-%d" % i]["status"] == "success", by_id["good-%d" % i]
+        assert (by_id["bad-%d" % i]["result_code"]
+                == "DealerCustomer.UpdateCustomer.InvalidRequest"), by_id["bad-%d" % i]
+    assert r.kafka.count(r.topics.cu_dlq) == 50
+
+
+def test_each_dealer_has_its_own_rate_limit(harness, kafka):
+    r = start(harness, kafka, second_rate=20)
+    run = uuid.uuid4().hex[:6]
+    n = 100
+    slow = [{"key": "s-%d" % i, "value": {"CustomerCode": "auto-s%s-%d" % (run, i)},
+             "headers": [("moka-dealer", "second"), ("correlation-id", "slow-%d" % i)]}
+            for i in range(n)]
+    fast = [{"key": "f-%d" % i, "value": {"CustomerCode": "auto-f%s-%d" % (run, i)},
+             "headers": [("correlation-id", "fast-%d" % i)]} for i in range(n)]
+    t0 = time.time()
+    r.kafka.send_many(r.topics.customer_update, slow + fast)
+    recs = r.kafka.collect(r.topics.cu_reply, 2 * n, 60, watch=r.watch)
+    done = {}
+    for x in recs:
+        done[x.header("correlation-id")] = x.timestamp / 1000.0
+    slow_times = sorted(done["slow-%d" % i] for i in range(n))
+    fast_last = max(done["fast-%d" % i] for i in range(n))
+    slow_span = slow_times[-1] - slow_times[0]
+    # 100 calls at 20/s cannot take less than 99/20 s (the first goes at
+    # once): the limit holds; the upper bound only catches a stall.
+    assert 4.5 <= slow_span <= 15, "second dealer's 100 calls took %.2f s" % slow_span
+    # The unlimited default dealer is not held behind the limited one: all
+    # its replies come before the limited dealer is half done.
+    assert fast_last < slow_times[n // 2], (
+        "default dealer's last reply %.2f s after the start, the limited "
+        "dealer's median %.2f s" % (fast_last - t0, slow_times[n // 2] - t0))
