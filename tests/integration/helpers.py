@@ -468,12 +468,18 @@ class Kafka:
                    0.2)
 
     def close(self):
+        """Destroys every client now, while the broker still runs: a
+        librdkafka client destroyed at interpreter exit, after the broker
+        has stopped, can block the exit."""
+        import gc
         if getattr(self, "_wm", None) is not None:
             self._wm.close()
             self._wm = None
         if self._producer is not None:
             self._producer.flush(10)
             self._producer = None
+        self.admin = None
+        gc.collect()
 
 
 def _summary(records, limit=5):
