@@ -177,8 +177,8 @@ int replay_parse_time(const char *s, int64_t *ms)
                 .tm_sec = sec,
         };
         time_t t = timegm(&tm);
-        if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
-                return -1;
+        if (t == (time_t)-1)
+                return -1; /* before the epoch, or an error: both refused */
         int64_t v = (int64_t)t * 1000 + frac_ms -
                     (int64_t)offset_min * 60 * 1000;
         if (v < 0)
@@ -1361,8 +1361,11 @@ int replay_run(const struct config *conf, const struct replay_opts *o)
         bool interrupted = !r.failed && replay_signals;
 
         /* A record still waiting for the rate limit is not produced: it
-         * stays pending, so no commit passes it. */
+         * stays pending, so no commit passes it, and counts as unread. */
         if (r.held.msg) {
+                r.read--;
+                r.held.pending->part->next = r.held.pending->offset;
+                r.held.pending->part->done = false;
                 rd_kafka_message_destroy(r.held.msg);
                 rd_kafka_headers_destroy(r.held.hdrs);
                 memset(&r.held, 0, sizeof(r.held));

@@ -7,13 +7,13 @@ real bridge and moka-sim (an InvalidEmailFormat customer update) and feeds
 the replayed event back through the bridge. Every replay run's stderr must
 be JSON lines without a secret or a record value."""
 
+import datetime
 import json
 import os
 import signal
 import subprocess
 import time
 import uuid
-import datetime
 
 import pytest
 
