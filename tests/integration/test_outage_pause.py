@@ -71,13 +71,14 @@ def test_outage_pauses_probes_resumes_and_dead_letters_nothing(harness, kafka):
 
     sim.faults(outage=True)
     t_on = time.monotonic()
-    wait_until(lambda: status(port, "/readyz") == 503, 15,
-               "/readyz to turn 503 once Moka is out")
-    assert outage_gauge(port) == 1
-    # Load keeps arriving during the outage.
+    # Load keeps arriving during the outage (and the bridge meets the outage
+    # through it even if the first events were all answered already).
     sender = threading.Thread(
         target=kafka.send_many, args=(r.topics.customer_update, events(run, BEFORE, DURING)))
     sender.start()
+    wait_until(lambda: status(port, "/readyz") == 503, 15,
+               "/readyz to turn 503 once Moka is out")
+    assert outage_gauge(port) == 1
     samples = 0
     while time.monotonic() - t_on < OUTAGE_S:
         assert status(port, "/readyz") == 503, "ready during the outage"
