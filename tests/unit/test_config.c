@@ -6,7 +6,9 @@
  * A plain program: each failed check prints what it expected and what it
  * got; the exit status is 1 when any failed. The sample file is found under
  * MOKA_TEST_SOURCE_DIR (set by ctest), else from this file's path. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include "config.h"
 
