@@ -58,16 +58,16 @@ static json_object *event_parse_json(const void *value, size_t len,
                                      char *errbuf, size_t errbuf_size)
 {
         json_object *obj = NULL;
-        /* One tokener per thread, reset per value: creating one costs more
-         * than parsing a typical event. */
-        static __thread json_tokener *tok;
-        if (!tok && (tok = json_tokener_new()))
-                json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        /* A fresh tokener per value: json-c 0.16's json_tokener_reset()
+         * keeps a pending UTF-16 high surrogate, so a reused tokener can
+         * corrupt the next value after a malformed one (found by
+         * tests/fuzz/fuzz_event). */
+        json_tokener *tok = json_tokener_new();
         if (!tok) {
                 snprintf(errbuf, errbuf_size, "value: out of memory");
                 return NULL;
         }
-        json_tokener_reset(tok);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         obj = json_tokener_parse_ex(tok, value, (int)len);
         enum json_tokener_error err = json_tokener_get_error(tok);
         size_t end = json_tokener_get_parse_end(tok);
@@ -93,6 +93,7 @@ static json_object *event_parse_json(const void *value, size_t len,
                         snprintf(errbuf, errbuf_size,
                                  "value: expected a JSON object, got null");
                 } else if (end == len) {
+                        json_tokener_free(tok);
                         return obj;
                 } else {
                 snprintf(errbuf, errbuf_size,
@@ -101,6 +102,7 @@ static json_object *event_parse_json(const void *value, size_t len,
                 }
         }
         json_object_put(obj);
+        json_tokener_free(tok);
         return NULL;
 }
 

@@ -84,12 +84,10 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
         }
 
         out->kind = MOKA_OUTCOME_RETRY;
-        static __thread json_tokener *tok; /* reused, see event.c */
-        if (!tok)
-                tok = json_tokener_new();
+        /* A fresh tokener per body: see event_parse_json() in event.c */
+        json_tokener *tok = json_tokener_new();
         json_object *env = NULL;
         if (tok) {
-                json_tokener_reset(tok);
                 env = json_tokener_parse_ex(tok, t->body ? t->body : "",
                                             (int)t->body_len);
                 if (json_tokener_get_error(tok) != json_tokener_success ||
@@ -110,6 +108,7 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
                                 env = NULL;
                         }
                 }
+                json_tokener_free(tok);
         }
         json_object *code = NULL;
         if (!env || !json_object_is_type(env, json_type_object) ||
