@@ -16,6 +16,7 @@ APT_PACKAGES=(
     librdkafka-dev libcurl4-openssl-dev libjson-c-dev libssl-dev libconfig-dev libmicrohttpd-dev
     kcat valgrind
     prometheus  # promtool, which validates /metrics in the tests
+    clang libclang-rt-14-dev  # scripts/fuzz.sh: clang 14 and its libFuzzer/sanitizer runtimes
 )
 # pip name -> import name
 PIP_PACKAGES=(confluent-kafka:confluent_kafka pytest:pytest requests:requests)

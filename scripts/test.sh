@@ -19,6 +19,9 @@ cmake --build build-asan -j"$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir build-asan -L unit --output-on-failure
 
+echo "== fuzz targets (libFuzzer, docs/fuzzing.md)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
+
 echo "== starting Kafka for the integration tests"
 KDIR=$(mktemp -d /tmp/moka-bridge-test-kafka.XXXXXX)
 cleanup() { "$ROOT/scripts/kafka.sh" stop "$KDIR" >/dev/null 2>&1 || true; }
