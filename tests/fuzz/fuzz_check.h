@@ -20,10 +20,10 @@
 
 /* Known bugs of the code under test that a run may be told to tolerate
  * (so that CI stays green until they are fixed) with
- * MOKA_FUZZ_KNOWN_BUGS=<name>[,<name>...]; scripts/fuzz.sh sets it unless
- * FUZZ_STRICT=1. A tolerated occurrence is counted and reported at exit;
- * anything that is not exactly the known symptom still aborts.
- * docs/fuzzing.md lists the names. */
+ * MOKA_FUZZ_KNOWN_BUGS=<name>[,<name>...], which scripts/fuzz.sh sets from
+ * its KNOWN_BUGS unless FUZZ_STRICT=1. A tolerated occurrence is counted and
+ * reported at exit; anything that is not exactly the known symptom still
+ * aborts. docs/fuzzing.md lists the names. */
 #include <string.h>
 
 static inline int fuzz_known_bug_tolerated(const char *name)
