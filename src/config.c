@@ -86,6 +86,8 @@ static bool config_valid_level(const char *value, const char *where,
                                char *msg, size_t size);
 static bool config_valid_dealer_name(const char *value, const char *where,
                                      char *msg, size_t size);
+static bool config_valid_delivery(const char *value, const char *where,
+                                  char *msg, size_t size);
 
 static const struct config_check config_check_required = {
         config_valid_required, "non-empty"};
@@ -100,6 +102,8 @@ static const struct config_check config_check_level = {
         config_valid_level, "`error`, `warn`, `info`, `debug`"};
 static const struct config_check config_check_dealer_name = {
         config_valid_dealer_name, "`[A-Za-z0-9._-]`, unique among dealers"};
+static const struct config_check config_check_delivery = {
+        config_valid_delivery, "`at-least-once`, `exactly-once`"};
 static const struct config_check config_check_default_dealer = {
         NULL, "`\"\"` or the `name` of a dealer"};
 
@@ -137,6 +141,30 @@ static const struct config_key config_keys[] = {
                    NULL,
                    "Static membership id (e.g. the pod name); empty = "
                    "dynamic membership."),
+        CONFIG_STR("kafka", "delivery", kafka_delivery, "at-least-once",
+                   &config_check_delivery,
+                   "Delivery guarantee. `at-least-once`: offsets are "
+                   "committed once replies are acknowledged (a crash can "
+                   "answer an event twice). `exactly-once`: replies, DLQ "
+                   "records and input offsets are committed in one Kafka "
+                   "transaction per batch; readers must use "
+                   "`isolation.level=read_committed` (docs/exactly-once.md)."),
+        CONFIG_STR("kafka", "transactional_id", kafka_transactional_id, "",
+                   NULL,
+                   "Exactly-once only: the producer's `transactional.id`. "
+                   "Must be unique across running instances and stable "
+                   "across restarts of one instance (e.g. the StatefulSet "
+                   "pod name). Empty = `<group_id>-<group_instance_id>`, or "
+                   "`<group_id>-<hostname>` without static membership."),
+        CONFIG_INT("kafka", "transaction_interval_ms",
+                   kafka_transaction_interval_ms, 100, 1, 30000,
+                   "Exactly-once only: a transaction is committed this long "
+                   "after it began (milliseconds), or earlier when it holds "
+                   "`transaction_max_events` events."),
+        CONFIG_INT("kafka", "transaction_max_events",
+                   kafka_transaction_max_events, 10000, 1, 1000000,
+                   "Exactly-once only: most events answered in one "
+                   "transaction."),
         {.group = "kafka", .name = "properties",
          .type = CONFIG_KEY_PROPERTIES,
          .offset = offsetof(struct config, kafka_properties),
@@ -1386,6 +1414,17 @@ static bool config_valid_topic(const char *value, const char *where,
         return true;
 }
 
+static bool config_valid_delivery(const char *value, const char *where,
+                                  char *msg, size_t size)
+{
+        (void)where;
+        if (!strcmp(value, "at-least-once") || !strcmp(value, "exactly-once"))
+                return true;
+        snprintf(msg, size,
+                 "must be at-least-once or exactly-once, got \"%s\"", value);
+        return false;
+}
+
 static bool config_valid_level(const char *value, const char *where,
                                char *msg, size_t size)
 {
@@ -1569,6 +1608,40 @@ static int config_check_dealers(struct config_loader *ld)
         return -1;
 }
 
+/* kafka.delivery and, in exactly-once mode, the default transactional id:
+ * "<group_id>-<group_instance_id>" (stable when the instance id is, e.g. a
+ * StatefulSet pod name), else "<group_id>-<hostname>". */
+static int config_derive_delivery(struct config_loader *ld)
+{
+        struct config *conf = ld->conf;
+        char host[256];
+        const char *instance = conf->kafka_group_instance_id;
+        char *v;
+
+        conf->exactly_once = !strcmp(conf->kafka_delivery, "exactly-once");
+        if (!conf->exactly_once || conf->kafka_transactional_id[0])
+                return 0;
+        if (!instance[0]) {
+                if (gethostname(host, sizeof(host)) || !host[0]) {
+                        config_fail_key(ld,
+                                        (size_t)config_key_find(
+                                                "kafka", "transactional_id"),
+                                        "no hostname to derive it from: set "
+                                        "it, or kafka.group_instance_id");
+                        return -1;
+                }
+                host[sizeof(host) - 1] = '\0';
+                instance = host;
+        }
+        if (asprintf(&v, "%s-%s", conf->kafka_group_id, instance) < 0) {
+                config_fail_oom(ld);
+                return -1;
+        }
+        free(conf->kafka_transactional_id);
+        conf->kafka_transactional_id = v;
+        return 0;
+}
+
 static int config_validate(struct config_loader *ld)
 {
         struct config *conf = ld->conf;
@@ -1605,7 +1678,7 @@ static int config_validate(struct config_loader *ld)
                                         conf->retry_cap_ms);
                 return -1;
         }
-        if (config_check_topics(ld))
+        if (config_check_topics(ld) || config_derive_delivery(ld))
                 return -1;
         return config_check_dealers(ld);
 }

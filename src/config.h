@@ -42,6 +42,13 @@ struct config {
         char *kafka_brokers;
         char *kafka_group_id;
         char *kafka_group_instance_id; /* "" = dynamic membership */
+        char *kafka_delivery; /* "at-least-once" | "exactly-once" */
+        bool exactly_once;    /* kafka_delivery is "exactly-once" */
+        /* exactly-once only; when left empty it is derived at load as
+         * "<group_id>-<group_instance_id>", else "<group_id>-<hostname>" */
+        char *kafka_transactional_id;
+        int kafka_transaction_interval_ms;
+        int kafka_transaction_max_events;
         struct config_property *kafka_properties;
         size_t kafka_properties_cnt;
 

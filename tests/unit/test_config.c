@@ -722,6 +722,94 @@ static void test_value_checks_name_the_line(void)
                          "topic name");
 }
 
+/* kafka.delivery: at-least-once by default; exactly-once derives a
+ * transactional id; a bad value stops start-up with file:line. */
+static void test_delivery_modes(void)
+{
+        struct config *conf;
+        char host[256], want[512];
+
+        conf = LOAD_OK("", ENV(ACCOUNT));
+        if (conf) {
+                CHECK_STR(conf->kafka_delivery, "at-least-once");
+                CHECK(!conf->exactly_once);
+                CHECK_STR(conf->kafka_transactional_id, "");
+                CHECK_INT(conf->kafka_transaction_interval_ms, 100);
+                CHECK_INT(conf->kafka_transaction_max_events, 10000);
+        }
+        config_destroy(conf);
+
+        CHECK_LOAD_ERROR("kafka: {\n"
+                         "  group_id = \"g\";\n"
+                         "  delivery = \"exactly_once\";\n"
+                         "};\n",
+                         ENV(ACCOUNT), 3,
+                         "kafka.delivery: must be at-least-once or "
+                         "exactly-once, got \"exactly_once\"");
+        CHECK_LOAD_ERROR("kafka: {\n"
+                         "  delivery = 1;\n"
+                         "};\n",
+                         ENV(ACCOUNT), 2,
+                         "kafka.delivery: expected a string, got an integer");
+        CHECK_LOAD_ERROR("kafka: {\n"
+                         "  transaction_interval_ms = 0;\n"
+                         "};\n",
+                         ENV(ACCOUNT), 2,
+                         "kafka.transaction_interval_ms: must be between 1 "
+                         "and 30000, got 0");
+        CHECK_LOAD_ERROR("", ENV(ACCOUNT, "MOKA_BRIDGE_KAFKA_DELIVERY=once"),
+                         0,
+                         "kafka.delivery: must be at-least-once or "
+                         "exactly-once, got \"once\"");
+
+        /* From a static member's instance id. */
+        conf = LOAD_OK("kafka: {\n"
+                       "  group_id = \"bridges\";\n"
+                       "  group_instance_id = \"moka-bridge-2\";\n"
+                       "  delivery = \"exactly-once\";\n"
+                       "};\n",
+                       ENV(ACCOUNT));
+        if (conf) {
+                CHECK(conf->exactly_once);
+                CHECK_STR(conf->kafka_transactional_id,
+                          "bridges-moka-bridge-2");
+        }
+        config_destroy(conf);
+
+        /* From the host name, through the environment. */
+        conf = LOAD_OK("kafka: {\n  group_id = \"bridges\";\n};\n",
+                       ENV(ACCOUNT, "MOKA_BRIDGE_KAFKA_DELIVERY=exactly-once",
+                           "MOKA_BRIDGE_KAFKA_TRANSACTION_INTERVAL_MS=250"));
+        if (conf && gethostname(host, sizeof(host)) == 0) {
+                host[sizeof(host) - 1] = '\0';
+                snprintf(want, sizeof(want), "bridges-%s", host);
+                CHECK(conf->exactly_once);
+                CHECK_STR(conf->kafka_transactional_id, want);
+                CHECK_INT(conf->kafka_transaction_interval_ms, 250);
+        }
+        config_destroy(conf);
+
+        /* An explicit id is kept, from the file or the environment. */
+        conf = LOAD_OK("kafka: {\n"
+                       "  delivery = \"exactly-once\";\n"
+                       "  transactional_id = \"eos-a\";\n"
+                       "};\n",
+                       ENV(ACCOUNT,
+                           "MOKA_BRIDGE_KAFKA_TRANSACTIONAL_ID=eos-b"));
+        if (conf)
+                CHECK_STR(conf->kafka_transactional_id, "eos-b");
+        config_destroy(conf);
+
+        /* At-least-once leaves an empty id alone. */
+        conf = LOAD_OK("kafka: {\n  delivery = \"at-least-once\";\n};\n",
+                       ENV(ACCOUNT));
+        if (conf) {
+                CHECK(!conf->exactly_once);
+                CHECK_STR(conf->kafka_transactional_id, "");
+        }
+        config_destroy(conf);
+}
+
 static void test_topic_name_longer_than_249_is_rejected(void)
 {
         char name[251];
@@ -1844,11 +1932,14 @@ static void test_reference_has_a_row_per_key(void)
         }
         CHECK_INT(bad, 0);
         /* header rows + one per key + one per key of a dealers entry */
-        CHECK_INT(rows, 2 + 35 + 7);
+        CHECK_INT(rows, 2 + 39 + 7);
         CHECK_CONTAINS(ref, "| `retry.max_attempts` | integer | `5` | "
                             "1 .. 100 | `MOKA_BRIDGE_RETRY_MAX_ATTEMPTS` |");
         CHECK_CONTAINS(ref, "| `moka.password` | string, secret | `\"\"` |");
         CHECK_CONTAINS(ref, "| `kafka.properties` | group |");
+        CHECK_CONTAINS(ref, "| `kafka.delivery` | string | "
+                            "`\"at-least-once\"` | `at-least-once`, "
+                            "`exactly-once` | `MOKA_BRIDGE_KAFKA_DELIVERY` |");
         CHECK_CONTAINS(ref, "`MOKA_BRIDGE_MOKA_PASSWORD_FILE`");
         CHECK_CONTAINS(ref, "| `moka.dealer_name` | string | `\"default\"` |");
         CHECK_CONTAINS(ref, "`MOKA_BRIDGE_MOKA_DEFAULT_DEALER`");
@@ -1962,6 +2053,7 @@ int main(void)
         test_kafka_properties_errors();
         test_required_keys();
         test_value_checks_name_the_line();
+        test_delivery_modes();
         test_topic_name_longer_than_249_is_rejected();
         test_input_topic_must_differ_from_other_topics();
         test_backoff_base_must_not_exceed_cap();
