@@ -28,6 +28,7 @@
 #include "reply.h"
 #include "scheduler.h"
 #include "timer.h"
+#include "txn.h"
 
 #define container_of(ptr, type, member)                                       \
         ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -44,6 +45,16 @@
 #define BRIDGE_SMALL_REPLY (64 * 1024)
 /* How often partition high watermarks are read for the lag gauge. */
 #define BRIDGE_WATERMARK_EVERY_MS 1000
+/* Exactly-once: how long retriable transactional errors are retried before
+ * the transaction is aborted instead; how long one init_transactions
+ * attempt may take at start-up; how long a seek back may take. */
+#define BRIDGE_TXN_RETRY_MS 30000
+#define BRIDGE_TXN_INIT_MS 10000
+#define BRIDGE_SEEK_MS 10000
+/* Exactly-once: input positions whose reply the broker refused as too
+ * large, remembered across the abort so that the redone event is answered
+ * Bridge.ReplyTooLarge at once. */
+#define BRIDGE_TOO_LARGE_MEMORY 16
 
 /* One assigned input partition: its offsets. Created on its first record,
  * destroyed when the assignment is revoked. */
@@ -53,6 +64,17 @@ struct partition_state {
         int32_t partition;
         struct offsets offsets;
         rd_kafka_topic_partition_list_t *store; /* just this partition */
+        /* Exactly-once: where an abort rewinds to, the offset the last
+         * transaction committed (or the first one read). */
+        int64_t rewind_to;
+};
+
+/* An input position (exactly-once, see BRIDGE_TOO_LARGE_MEMORY). */
+struct input_position {
+        bool used;
+        enum moka_operation op;
+        int32_t partition;
+        int64_t offset;
 };
 
 struct bridge_stats {
@@ -89,6 +111,12 @@ struct bridge {
         struct event *invalid_head, *invalid_tail; /* answer without Moka */
         bool draining;                   /* no new records are taken */
         bool fatal;
+        /* exactly-once (kafka.delivery): see docs/exactly-once.md */
+        bool eos;
+        struct txn txn;
+        bool txn_failed;                 /* a record of the open one failed */
+        struct input_position too_large[BRIDGE_TOO_LARGE_MEMORY];
+        size_t too_large_next;
         int wake[2];                     /* self-pipe: signals, librdkafka */
         volatile sig_atomic_t stop;
         uint64_t rng;
@@ -197,6 +225,17 @@ static void bridge_produce(struct bridge *b, struct event_record *rec)
                 bridge_reply_too_large(b, rec->ev);
                 return;
         }
+        if (b->eos) {
+                /* Its transaction cannot hold all of the event's records:
+                 * abort it and redo its events (bridge_eos_step). */
+                log_error("produce failed, aborting the transaction",
+                          "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
+                          log_json_escape(rec->ev->correlation_id),
+                          rec->is_dlq ? "true" : "false",
+                          log_json_escape(rd_kafka_err2str(err)));
+                b->txn_failed = true;
+                return;
+        }
         log_error("produce failed, will retry",
                   "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
                   log_json_escape(rec->ev->correlation_id),
@@ -259,8 +298,13 @@ static bool bridge_render(struct bridge *b, struct event *ev,
         return true;
 }
 
+static bool bridge_rerender_too_large(struct bridge *b, struct event *ev);
+static bool bridge_too_large_known(const struct bridge *b,
+                                   const struct event *ev);
+
 /* Renders and produces the event's records and frees its key for its
- * successor. */
+ * successor. In exactly-once mode the records wait for bridge_eos_pump,
+ * which produces them in offset order inside a transaction. */
 static void bridge_complete(struct bridge *b, struct event *ev,
                             const struct reply_outcome *o,
                             const char *error_text)
@@ -268,7 +312,11 @@ static void bridge_complete(struct bridge *b, struct event *ev,
         if (!bridge_render(b, ev, o, error_text))
                 return;
         ev->stage = EVENT_PUBLISHING;
-        bridge_produce_missing(b, ev);
+        if (!b->eos)
+                bridge_produce_missing(b, ev);
+        else if (bridge_too_large_known(b, ev) &&
+                 !bridge_rerender_too_large(b, ev))
+                return;
         bridge_release_key(b, ev);
 }
 
@@ -276,6 +324,14 @@ static void bridge_complete(struct bridge *b, struct event *ev,
  * Bridge.ReplyTooLarge and dead-letter the request instead of retrying a
  * record that can never be written. */
 static void bridge_reply_too_large(struct bridge *b, struct event *ev)
+{
+        if (bridge_rerender_too_large(b, ev))
+                bridge_produce_missing(b, ev);
+}
+
+/* Renders the Bridge.ReplyTooLarge reply and DLQ record in place of the
+ * rendered reply. */
+static bool bridge_rerender_too_large(struct bridge *b, struct event *ev)
 {
         char msg[256];
         if (ev->sale_count >= 0)
@@ -299,8 +355,36 @@ static void bridge_reply_too_large(struct bridge *b, struct event *ev)
                 .attempts = ev->calls,
                 .dlq_reason = REPLY_DLQ_MOKA_RESULT,
         };
-        if (bridge_render(b, ev, &r, msg))
-                bridge_produce_missing(b, ev);
+        return bridge_render(b, ev, &r, msg);
+}
+
+static bool bridge_same_position(const struct input_position *p,
+                                 const struct event *ev)
+{
+        return p->op == ev->op && p->partition == ev->msg->partition &&
+               p->offset == ev->msg->offset;
+}
+
+static bool bridge_too_large_known(const struct bridge *b,
+                                   const struct event *ev)
+{
+        for (size_t i = 0; i < BRIDGE_TOO_LARGE_MEMORY; i++)
+                if (b->too_large[i].used &&
+                    bridge_same_position(&b->too_large[i], ev))
+                        return true;
+        return false;
+}
+
+static void bridge_remember_too_large(struct bridge *b, const struct event *ev)
+{
+        if (bridge_too_large_known(b, ev))
+                return;
+        struct input_position *p =
+                &b->too_large[b->too_large_next++ % BRIDGE_TOO_LARGE_MEMORY];
+        p->used = true;
+        p->op = ev->op;
+        p->partition = ev->msg->partition;
+        p->offset = ev->msg->offset;
 }
 
 static void bridge_complete_invalid(struct bridge *b, struct event *ev)
@@ -328,12 +412,43 @@ static void bridge_finish(struct bridge *b, struct event *ev)
         bridge_free_event(b, ev);
 }
 
+/* Exactly-once: the event's offset is already in the open transaction
+ * (bridge_eos_pump); a failed record fails the transaction, which is then
+ * aborted and its events redone. May run inside publisher_flush(). */
+static void bridge_eos_on_delivery(struct bridge *b, struct event_record *rec,
+                                   rd_kafka_resp_err_t err)
+{
+        struct event *ev = rec->ev;
+        if (err && !ev->abandoned) {
+                if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE &&
+                    !rec->is_dlq && ev->reply_len > BRIDGE_SMALL_REPLY)
+                        bridge_remember_too_large(b, ev);
+                metrics_delivery_failed(b->metrics);
+                log_error("delivery failed, aborting the transaction",
+                          "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
+                          log_json_escape(ev->correlation_id),
+                          rec->is_dlq ? "true" : "false",
+                          log_json_escape(rd_kafka_err2str(err)));
+                b->txn_failed = true;
+                if (publisher_fatal(b->pub, NULL, 0))
+                        b->fatal = true;
+        }
+        if (!err)
+                rec->acked = true;
+        if (--ev->pending_deliveries == 0)
+                bridge_free_event(b, ev);
+}
+
 static void bridge_on_delivery(struct event_record *rec,
                                rd_kafka_resp_err_t err, void *arg)
 {
         struct bridge *b = arg;
         struct event *ev = rec->ev;
         rec->in_flight = false;
+        if (b->eos) {
+                bridge_eos_on_delivery(b, rec, err);
+                return;
+        }
         if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !rec->is_dlq &&
             !ev->abandoned && ev->reply_len > BRIDGE_SMALL_REPLY) {
                 bridge_reply_too_large(b, ev);
@@ -771,7 +886,7 @@ static void bridge_fire_timers(struct bridge *b)
                 struct event *ev = container_of(te, struct event, timer);
                 if (ev->stage == EVENT_BACKOFF)
                         bridge_make_ready(b, ev);
-                else if (ev->stage == EVENT_PUBLISHING)
+                else if (ev->stage == EVENT_PUBLISHING && !b->eos)
                         bridge_produce_missing(b, ev);
         }
 }
@@ -781,7 +896,8 @@ static void bridge_fire_timers(struct bridge *b)
 static struct partition_state *bridge_partition(struct bridge *b,
                                                 enum moka_operation op,
                                                 const char *topic,
-                                                int32_t partition)
+                                                int32_t partition,
+                                                int64_t first_offset)
 {
         for (struct partition_state *ps = b->parts; ps; ps = ps->next)
                 if (ps->op == op && ps->partition == partition)
@@ -793,6 +909,9 @@ static struct partition_state *bridge_partition(struct bridge *b,
         rd_kafka_topic_partition_list_add(ps->store, topic, partition);
         ps->op = op;
         ps->partition = partition;
+        /* The first record read since the assignment (or the last
+         * rewind) is where the group's committed offset points. */
+        ps->rewind_to = first_offset;
         offsets_init(&ps->offsets);
         ps->next = b->parts;
         b->parts = ps;
@@ -812,7 +931,8 @@ static void bridge_on_message(struct bridge *b, rd_kafka_message_t *msg)
                 strcmp(topic, b->conf->topic_customer_update) == 0
                         ? MOKA_OP_CUSTOMER_UPDATE
                         : MOKA_OP_SALE_LIST;
-        struct partition_state *ps = bridge_partition(b, op, topic, msg->partition);
+        struct partition_state *ps =
+                bridge_partition(b, op, topic, msg->partition, msg->offset);
         struct event *ev = ps ? event_create(msg, op,
                                              (size_t)b->conf
                                                      ->limits_max_event_bytes)
@@ -948,6 +1068,191 @@ static void bridge_update_gauges(struct bridge *b)
         }
 }
 
+/* ---- exactly-once ------------------------------------------------------ */
+
+static void bridge_drop_partitions(struct bridge *b);
+static size_t bridge_live_events(const struct bridge *b);
+
+/* A fatal transactional error (fenced, or nothing left to retry): stop
+ * without committing anything more; bridge_run says why. */
+static void bridge_eos_fatal(struct bridge *b)
+{
+        b->fatal = true;
+}
+
+/* Produces, partition by partition and in offset order, the records of the
+ * completed events at the head of each partition, inside the open
+ * transaction (begun here when none is). An event completed after an
+ * unfinished one of its partition waits: a transaction holds the records
+ * of exactly the events whose offsets it commits, the contiguous prefix. */
+static void bridge_eos_pump(struct bridge *b)
+{
+        for (struct partition_state *ps = b->parts; ps; ps = ps->next) {
+                struct event *ev;
+                while ((ev = offsets_head_owner(&ps->offsets)) &&
+                       ev->stage == EVENT_PUBLISHING) {
+                        if (b->fatal || b->txn_failed)
+                                return;
+                        if (!b->txn.open &&
+                            txn_begin(&b->txn, timer_now_ms()) != TXN_OK) {
+                                bridge_eos_fatal(b);
+                                return;
+                        }
+                        uint64_t seq = ev->offset_seq;
+                        bridge_produce_missing(b, ev);
+                        if (b->txn_failed)
+                                return;
+                        offsets_done(&ps->offsets, seq);
+                        b->txn.events++;
+                }
+        }
+}
+
+/* Aborts the open transaction and drops every in-memory event: nothing of
+ * them was committed. With `rewind`, every partition read so far is sought
+ * back to its last committed offset, so its events are read and answered
+ * again (their Moka calls repeat). Without (revoke, stop), the next owner
+ * or the next start redoes them. */
+static void bridge_eos_abort(struct bridge *b, bool rewind, const char *cause)
+{
+        size_t in_txn = b->txn.events;
+        if (txn_abort(&b->txn, BRIDGE_TXN_RETRY_MS) != TXN_OK) {
+                bridge_eos_fatal(b);
+                return;
+        }
+        rd_kafka_topic_partition_list_t *seek = NULL;
+        if (rewind) {
+                seek = rd_kafka_topic_partition_list_new(8);
+                for (struct partition_state *ps = b->parts; ps; ps = ps->next)
+                        rd_kafka_topic_partition_list_add(
+                                seek, ps->store->elems[0].topic,
+                                ps->partition)
+                                ->offset = ps->rewind_to;
+        }
+        size_t dropped = bridge_live_events(b);
+        log_warn("transaction aborted: in-memory events dropped, to be "
+                 "answered again from the last committed offsets (their "
+                 "Moka calls may repeat)",
+                 "\"transactional_id\":%s,\"events_in_transaction\":%zu,"
+                 "\"dropped\":%zu,\"rewind\":%s,\"cause\":%s",
+                 log_json_escape(b->txn.id), in_txn, dropped,
+                 rewind ? "true" : "false", log_json_escape(cause));
+        bridge_drop_partitions(b);
+        b->txn_failed = false;
+        if (seek) {
+                if (consumer_seek(b->cons, seek, BRIDGE_SEEK_MS)) {
+                        /* Reading on from here could skip events: stop,
+                         * the restart reads from the committed offsets. */
+                        log_error("could not rewind after an abort", NULL);
+                        b->fatal = true;
+                }
+                rd_kafka_topic_partition_list_destroy(seek);
+        }
+}
+
+/* Commits the open transaction: waits until every record in it is
+ * acknowledged (a failed one aborts it), adds the next offset of each
+ * partition whose committable offset advanced, and commits. */
+static void bridge_eos_commit(struct bridge *b, bool rewind)
+{
+        if (!b->txn.open || b->fatal)
+                return;
+        uint64_t t0 = timer_now_us();
+        size_t events = b->txn.events;
+        /* Delivery reports are served here: a failed record sets
+         * txn_failed before any offset goes into the transaction. */
+        publisher_flush(b->pub, BRIDGE_TXN_RETRY_MS);
+        if (publisher_fatal(b->pub, NULL, 0))
+                bridge_eos_fatal(b);
+        if (b->fatal)
+                return;
+        if (b->txn_failed) {
+                bridge_eos_abort(b, rewind, "a record of the transaction "
+                                            "could not be written");
+                return;
+        }
+        rd_kafka_topic_partition_list_t *offsets =
+                rd_kafka_topic_partition_list_new(8);
+        for (struct partition_state *ps = b->parts; ps; ps = ps->next)
+                if (ps->offsets.committable > ps->rewind_to)
+                        rd_kafka_topic_partition_list_add(
+                                offsets, ps->store->elems[0].topic,
+                                ps->partition)
+                                ->offset = ps->offsets.committable;
+        rd_kafka_consumer_group_metadata_t *cgmd =
+                consumer_group_metadata(b->cons);
+        enum txn_verdict v =
+                txn_commit(&b->txn, offsets, cgmd, BRIDGE_TXN_RETRY_MS);
+        rd_kafka_consumer_group_metadata_destroy(cgmd);
+        if (v == TXN_OK) {
+                for (struct partition_state *ps = b->parts; ps; ps = ps->next)
+                        if (ps->offsets.committable > ps->rewind_to)
+                                ps->rewind_to = ps->offsets.committable;
+                for (int i = 0; i < offsets->cnt; i++)
+                        metrics_partition_committed(b->metrics,
+                                                    offsets->elems[i].topic,
+                                                    offsets->elems[i].partition,
+                                                    offsets->elems[i].offset);
+                log_debug("transaction committed",
+                          "\"events\":%zu,\"partitions\":%d,\"us\":%" PRIu64,
+                          events, offsets->cnt, timer_now_us() - t0);
+        } else if (v == TXN_ABORT) {
+                bridge_eos_abort(b, rewind, b->txn.error);
+        } else {
+                bridge_eos_fatal(b);
+        }
+        rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+/* Each loop turn: produce what became producible, commit when due. While
+ * draining (revoke, stop) an abort does not rewind. */
+static void bridge_eos_step(struct bridge *b)
+{
+        if (b->fatal)
+                return;
+        bridge_eos_pump(b);
+        if (b->fatal)
+                return;
+        if (!b->txn.open) {
+                b->txn_failed = false;
+                return;
+        }
+        if (b->txn_failed || txn_due(&b->txn.policy, b->txn.opened_ms,
+                                     b->txn.events, timer_now_ms()))
+                bridge_eos_commit(b, !b->draining);
+}
+
+/* init_transactions at start-up, retried while the coordinator is not
+ * reachable (until a stop is requested). Returns 0, or -1 (b->fatal set
+ * unless a stop was requested). */
+static int bridge_eos_init(struct bridge *b)
+{
+        for (;;) {
+                enum txn_verdict v = txn_init(&b->txn, BRIDGE_TXN_INIT_MS);
+                if (v == TXN_OK) {
+                        log_info("exactly-once: transactions initialised",
+                                 "\"transactional_id\":%s,"
+                                 "\"transaction_interval_ms\":%d,"
+                                 "\"transaction_max_events\":%d",
+                                 log_json_escape(b->txn.id),
+                                 b->conf->kafka_transaction_interval_ms,
+                                 b->conf->kafka_transaction_max_events);
+                        return 0;
+                }
+                if (v != TXN_RETRY) {
+                        bridge_eos_fatal(b);
+                        return -1;
+                }
+                if (b->stop)
+                        return -1;
+                log_warn("init_transactions: the transaction coordinator "
+                         "does not answer yet, retrying",
+                         "\"transactional_id\":%s,\"error\":%s",
+                         log_json_escape(b->txn.id),
+                         log_json_escape(b->txn.error));
+        }
+}
+
 /* One turn: timers, new records (when `consume`), HTTP, delivery reports.
  * Sleeps at most `max_wait_ms` when there is nothing to do. */
 static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
@@ -966,6 +1271,13 @@ static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
                 if (until < (uint64_t)wait)
                         wait = (int)until;
         }
+        if (b->eos && b->txn.open) {
+                uint64_t until = txn_due_in_ms(&b->txn.policy,
+                                               b->txn.opened_ms,
+                                               timer_now_ms());
+                if (until < (uint64_t)wait)
+                        wait = (int)until;
+        }
         if (b->stop && !b->draining)
                 wait = 0;
         if (http_wait(b->http, b->wake[0], wait))
@@ -975,6 +1287,8 @@ static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
         publisher_poll(b->pub);
         if (publisher_fatal(b->pub, NULL, 0))
                 b->fatal = true;
+        if (b->eos)
+                bridge_eos_step(b);
         if (b->fetch_paused && b->pending <= b->max_pending / 2)
                 bridge_set_fetch_paused(b, false);
         if (b->repause_at_ms && timer_now_ms() >= b->repause_at_ms) {
@@ -1057,6 +1371,11 @@ static void bridge_drain(struct bridge *b, uint64_t deadline_ms)
                 log_warn("drain deadline passed: abandoning unfinished "
                          "events, their next owner will process them",
                          "\"abandoned\":%zu", left);
+        if (b->eos && !b->fatal) {
+                /* The last transaction: what is answered by now. */
+                bridge_eos_pump(b);
+                bridge_eos_commit(b, false);
+        }
         bridge_drop_partitions(b);
         uint64_t now = timer_now_ms();
         int flush_ms = deadline_ms > now + 1000 ? (int)(deadline_ms - now)
@@ -1212,6 +1531,16 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                                   errstr, errstr_size);
         if (!b->pub)
                 goto fail;
+        b->eos = conf->exactly_once;
+        if (b->eos) {
+                struct txn_policy pol = {
+                        .interval_ms =
+                                (uint64_t)conf->kafka_transaction_interval_ms,
+                        .max_events = (size_t)conf->kafka_transaction_max_events,
+                };
+                txn_setup(&b->txn, publisher_handle(b->pub),
+                          conf->kafka_transactional_id, &pol);
+        }
         struct consumer_hooks hooks = {
                 .on_assign = bridge_on_assign,
                 .on_revoke = bridge_on_revoke,
@@ -1237,27 +1566,64 @@ void bridge_request_stop(struct bridge *b)
         }
 }
 
+/* Says why the bridge stops after a fatal error; a fenced transactional
+ * producer gets a line of its own, as an operator must act on it. */
+static void bridge_log_fatal(struct bridge *b)
+{
+        char why[512] = "";
+        rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (publisher_fatal(b->pub, why, sizeof(why)))
+                code = rd_kafka_fatal_error(publisher_handle(b->pub), why,
+                                            sizeof(why));
+        if (!b->eos) {
+                log_error("stopping after a fatal error; nothing past the "
+                          "last acknowledged reply is committed",
+                          "\"error\":%s", log_json_escape(why));
+                return;
+        }
+        if (!why[0] && b->txn.error[0]) {
+                code = b->txn.error_code;
+                snprintf(why, sizeof(why), "%s", b->txn.error);
+        }
+        if (txn_is_fenced(code) || txn_is_fenced(b->txn.error_code))
+                log_error("fenced: another producer with this "
+                          "transactional.id took over (a second instance "
+                          "with the same kafka.transactional_id?); stopping "
+                          "without committing, the open transaction is "
+                          "aborted by the broker",
+                          "\"transactional_id\":%s,\"error\":%s",
+                          log_json_escape(b->txn.id), log_json_escape(why));
+        else
+                log_error("stopping after a fatal error; nothing past the "
+                          "last committed transaction is committed",
+                          "\"transactional_id\":%s,\"error\":%s",
+                          log_json_escape(b->txn.id), log_json_escape(why));
+}
+
 int bridge_run(struct bridge *b)
 {
         const struct config *c = b->conf;
         log_info("moka-bridge running",
                  "\"version\":\"%s\",\"group_id\":%s,\"inputs\":[%s,%s],"
-                 "\"moka\":%s,\"max_inflight_requests\":%d",
+                 "\"moka\":%s,\"max_inflight_requests\":%d,"
+                 "\"delivery\":%s",
                  MOKA_BRIDGE_VERSION, log_json_escape(c->kafka_group_id),
                  log_json_escape(c->topic_customer_update),
                  log_json_escape(c->topic_sale_list),
                  log_json_escape(c->moka_base_url),
-                 c->moka_max_inflight_requests);
+                 c->moka_max_inflight_requests,
+                 log_json_escape(c->kafka_delivery));
+        if (b->eos && bridge_eos_init(b) && !b->fatal) {
+                log_info("moka-bridge stopped before transactions were "
+                         "initialised", NULL);
+                return 0;
+        }
         while (!b->stop && !b->fatal)
                 bridge_step(b, true, BRIDGE_IDLE_WAIT_MS);
 
         int rc = 0;
         if (b->fatal) {
-                char why[512] = "";
-                publisher_fatal(b->pub, why, sizeof(why));
-                log_error("stopping after a fatal error; nothing past the "
-                          "last acknowledged reply is committed",
-                          "\"error\":%s", log_json_escape(why));
+                bridge_log_fatal(b);
                 bridge_drop_partitions(b);
                 rc = 1;
         } else {
@@ -1288,7 +1654,9 @@ void bridge_destroy(struct bridge *b)
                 b->cons = NULL;
         }
         if (b->pub) {
-                publisher_destroy(b->pub, 5000);
+                /* A failed transactional producer has nothing worth
+                 * waiting for: its transaction is aborted anyway. */
+                publisher_destroy(b->pub, b->eos && b->fatal ? 0 : 5000);
                 b->pub = NULL;
         }
         /* Whatever the producer did not report on is gone with it. */

@@ -12,6 +12,9 @@ struct consumer {
         rd_kafka_queue_t *queue;
         struct consumer_hooks hooks;
         const char *group_id;
+        /* Exactly-once: offsets go into the producer's transactions, the
+         * consumer never stores or commits any itself. */
+        bool eos;
 };
 
 static void consumer_log_partitions(const char *what,
@@ -82,12 +85,21 @@ struct consumer *consumer_create(const struct config *conf,
                 {NULL, NULL},
         };
         /* At-least-once depends on storing offsets ourselves. */
-        static const struct kafka_setting forced[] = {
+        static const struct kafka_setting forced_alo[] = {
                 {"enable.auto.offset.store", "false"},
                 {"enable.auto.commit", "true"},
                 {"enable.partition.eof", "false"},
                 {NULL, NULL},
         };
+        /* Exactly-once: offsets are committed by the transactions only. */
+        static const struct kafka_setting forced_eos[] = {
+                {"enable.auto.offset.store", "false"},
+                {"enable.auto.commit", "false"},
+                {"enable.partition.eof", "false"},
+                {NULL, NULL},
+        };
+        const struct kafka_setting *forced =
+                conf->exactly_once ? forced_eos : forced_alo;
         struct consumer *c = calloc(1, sizeof(*c));
         if (!c) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -95,6 +107,7 @@ struct consumer *consumer_create(const struct config *conf,
         }
         c->hooks = *hooks;
         c->group_id = conf->kafka_group_id;
+        c->eos = conf->exactly_once;
         rd_kafka_conf_t *kc =
                 kafka_conf_build(conf, defaults, forced, errstr, errstr_size);
         if (!kc)
@@ -187,8 +200,45 @@ void consumer_store_offset(struct consumer *c,
 
 void consumer_commit(struct consumer *c)
 {
+        if (c->eos)
+                return; /* the transactions commit the offsets */
         /* Outcome reported through consumer_on_commit */
         rd_kafka_commit(c->rk, NULL, 0);
+}
+
+rd_kafka_consumer_group_metadata_t *
+consumer_group_metadata(struct consumer *c)
+{
+        return rd_kafka_consumer_group_metadata(c->rk);
+}
+
+int consumer_seek(struct consumer *c, rd_kafka_topic_partition_list_t *parts,
+                  int timeout_ms)
+{
+        if (parts->cnt == 0)
+                return 0;
+        rd_kafka_error_t *error =
+                rd_kafka_seek_partitions(c->rk, parts, timeout_ms);
+        int rc = 0;
+        if (error) {
+                log_error("seek failed", "\"error\":%s",
+                          log_json_escape(rd_kafka_error_string(error)));
+                rd_kafka_error_destroy(error);
+                rc = -1;
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+                const rd_kafka_topic_partition_t *p = &parts->elems[i];
+                if (!p->err)
+                        continue;
+                log_error("seek failed",
+                          "\"topic\":%s,\"partition\":%d,\"offset\":%lld,"
+                          "\"error\":%s",
+                          log_json_escape(p->topic), p->partition,
+                          (long long)p->offset,
+                          log_json_escape(rd_kafka_err2str(p->err)));
+                rc = -1;
+        }
+        return rc;
 }
 
 void consumer_foreach_watermark(struct consumer *c,

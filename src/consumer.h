@@ -3,7 +3,9 @@
  * Offsets are stored explicitly (enable.auto.offset.store=false) by the
  * bridge once an event and everything before it is answered; librdkafka's
  * auto-commit then commits what was stored, and consumer_commit() commits
- * synchronously on revoke and on close. Rebalances use an eager assignor;
+ * synchronously on revoke and on close. In exactly-once mode nothing is
+ * stored or committed here: offsets go into the producer's transactions
+ * (enable.auto.commit=false). Rebalances use an eager assignor;
  * the bridge's hooks run inside consumer_poll(). */
 #ifndef MOKA_BRIDGE_CONSUMER_H
 #define MOKA_BRIDGE_CONSUMER_H
@@ -53,8 +55,22 @@ void consumer_store_offset(struct consumer *c,
                            rd_kafka_topic_partition_list_t *one,
                            int64_t next_offset);
 
-/* Commits stored offsets synchronously. */
+/* Commits stored offsets synchronously. A no-op in exactly-once mode,
+ * where only the producer's transactions commit offsets. */
 void consumer_commit(struct consumer *c);
+
+/* The group metadata (group, generation, member) that
+ * send_offsets_to_transaction needs; the caller destroys it with
+ * rd_kafka_consumer_group_metadata_destroy(). */
+rd_kafka_consumer_group_metadata_t *
+consumer_group_metadata(struct consumer *c);
+
+/* Moves the fetch position of each partition of `parts` to its offset
+ * (exactly-once: back to the last committed offsets after an abort);
+ * records fetched before are dropped. Blocks up to timeout_ms. Returns 0,
+ * or -1 (logged) when any partition failed. */
+int consumer_seek(struct consumer *c, rd_kafka_topic_partition_list_t *parts,
+                  int timeout_ms);
 
 /* Calls fn for every assigned partition with its cached high watermark
  * (-1 when not known yet); never blocks. */

@@ -66,6 +66,13 @@ bool offsets_done(struct offsets *o, uint64_t seq)
         return advanced;
 }
 
+void *offsets_head_owner(const struct offsets *o)
+{
+        if (o->head == o->tail)
+                return NULL;
+        return offsets_slot(o, o->head)->owner;
+}
+
 size_t offsets_pending(const struct offsets *o)
 {
         return (size_t)(o->tail - o->head);

@@ -40,6 +40,12 @@ int offsets_add(struct offsets *o, int64_t offset, void *owner,
  * offset (read it from o->committable). */
 bool offsets_done(struct offsets *o, uint64_t seq);
 
+/* The owner of the oldest pending offset, or NULL when none is pending.
+ * Exactly-once mode marks offsets done strictly in this order: it produces
+ * an event's records only when every earlier event of the partition has
+ * its records in the transaction too. */
+void *offsets_head_owner(const struct offsets *o);
+
 /* Number of offsets added but not yet passed by the committable offset. */
 size_t offsets_pending(const struct offsets *o);
 

@@ -62,11 +62,20 @@ struct publisher *publisher_create(const struct config *conf,
                 {NULL, NULL},
         };
         /* The delivery guarantee depends on these. */
-        static const struct kafka_setting forced[] = {
+        static const struct kafka_setting forced_alo[] = {
                 {"enable.idempotence", "true"},
                 {"acks", "all"},
                 {NULL, NULL},
         };
+        /* Exactly-once: a transactional producer (txn.c drives it). */
+        const struct kafka_setting forced_eos[] = {
+                {"enable.idempotence", "true"},
+                {"acks", "all"},
+                {"transactional.id", conf->kafka_transactional_id},
+                {NULL, NULL},
+        };
+        const struct kafka_setting *forced =
+                conf->exactly_once ? forced_eos : forced_alo;
         struct publisher *p = calloc(1, sizeof(*p));
         if (!p) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -178,6 +187,11 @@ rd_kafka_resp_err_t publisher_produce(struct publisher *p,
         if (own)
                 rd_kafka_topic_destroy(own);
         return err;
+}
+
+rd_kafka_t *publisher_handle(struct publisher *p)
+{
+        return p->rk;
 }
 
 void publisher_poll(struct publisher *p)

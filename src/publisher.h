@@ -1,5 +1,8 @@
 /* The publisher: the idempotent producer that writes replies and DLQ
- * records, and routes delivery reports back to their events.
+ * records, and routes delivery reports back to their events. In
+ * exactly-once mode it is transactional (transactional.id =
+ * kafka.transactional_id) and records may only be produced while the
+ * bridge holds a transaction open (txn.c).
  *
  * Records are produced without copying the value (the event keeps it until
  * acknowledged), so a failed delivery can be produced again. Delivery
@@ -37,6 +40,10 @@ void publisher_destroy(struct publisher *p, int timeout_ms);
  * value bytes and a copy of ev->dlq_hdrs). Returns 0 or the error. */
 rd_kafka_resp_err_t publisher_produce(struct publisher *p,
                                       struct event_record *rec);
+
+/* The producer, for the transactional calls of exactly-once mode (txn.c);
+ * the publisher keeps owning it. */
+rd_kafka_t *publisher_handle(struct publisher *p);
 
 /* Serves delivery reports; non-blocking. */
 void publisher_poll(struct publisher *p);

@@ -388,6 +388,12 @@ class Kafka:
                     if m.offset() < ends[m.partition()][1]:
                         out.append(_to_record(m))
                     pos[m.partition()] = m.offset() + 1
+                # Transaction markers (exactly-once mode) and aborted records
+                # take offsets but are never returned: the position passes
+                # them.
+                for tp in c.position([TopicPartition(topic, p) for p in ends]):
+                    if tp.offset is not None and tp.offset > pos[tp.partition]:
+                        pos[tp.partition] = tp.offset
             out.sort(key=lambda r: (r.partition, r.offset))
             return out
         finally:

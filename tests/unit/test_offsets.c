@@ -279,8 +279,29 @@ static void test_model(void)
         offsets_destroy(&o);
 }
 
+/* Exactly-once walks the head: the oldest pending owner, in order. */
+static void test_head_owner(void)
+{
+        struct offsets o;
+        uint64_t seq[3];
+        offsets_init(&o);
+        CHECK(offsets_head_owner(&o) == NULL);
+        for (int i = 0; i < 3; i++)
+                CHECK_INT_EQ(offsets_add(&o, 20 + i, &owners[i], &seq[i]), 0);
+        CHECK(offsets_head_owner(&o) == &owners[0]);
+        CHECK(offsets_done(&o, seq[0]));
+        CHECK(offsets_head_owner(&o) == &owners[1]);
+        CHECK_INT_EQ(o.committable, 21);
+        CHECK(offsets_done(&o, seq[1]));
+        CHECK(offsets_done(&o, seq[2]));
+        CHECK(offsets_head_owner(&o) == NULL);
+        CHECK_INT_EQ(o.committable, 23);
+        offsets_destroy(&o);
+}
+
 int main(void)
 {
+        test_head_owner();
         test_example();
         test_backwards();
         test_non_contiguous();
