@@ -424,11 +424,15 @@ static void bridge_eos_on_delivery(struct bridge *b, struct event_record *rec,
                     !rec->is_dlq && ev->reply_len > BRIDGE_SMALL_REPLY)
                         bridge_remember_too_large(b, ev);
                 metrics_delivery_failed(b->metrics);
-                log_error("delivery failed, aborting the transaction",
-                          "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
-                          log_json_escape(ev->correlation_id),
-                          rec->is_dlq ? "true" : "false",
-                          log_json_escape(rd_kafka_err2str(err)));
+                /* The first failure says it; the rest of the batch usually
+                 * fails with it. */
+                if (!b->txn_failed && !b->fatal)
+                        log_error("delivery failed, aborting the transaction",
+                                  "\"correlation_id\":%s,\"dlq\":%s,"
+                                  "\"error\":%s",
+                                  log_json_escape(ev->correlation_id),
+                                  rec->is_dlq ? "true" : "false",
+                                  log_json_escape(rd_kafka_err2str(err)));
                 b->txn_failed = true;
                 if (publisher_fatal(b->pub, NULL, 0))
                         b->fatal = true;
@@ -1606,13 +1610,14 @@ int bridge_run(struct bridge *b)
         log_info("moka-bridge running",
                  "\"version\":\"%s\",\"group_id\":%s,\"inputs\":[%s,%s],"
                  "\"moka\":%s,\"max_inflight_requests\":%d,"
-                 "\"delivery\":%s",
+                 "\"delivery\":\"%s\"",
                  MOKA_BRIDGE_VERSION, log_json_escape(c->kafka_group_id),
                  log_json_escape(c->topic_customer_update),
                  log_json_escape(c->topic_sale_list),
                  log_json_escape(c->moka_base_url),
                  c->moka_max_inflight_requests,
-                 log_json_escape(c->kafka_delivery));
+                 /* validated: no escaping (log_json_escape has 4 slots) */
+                 c->kafka_delivery);
         if (b->eos && bridge_eos_init(b) && !b->fatal) {
                 log_info("moka-bridge stopped before transactions were "
                          "initialised", NULL);
@@ -1648,15 +1653,26 @@ void bridge_destroy(struct bridge *b)
 {
         if (!b)
                 return;
+        if (b->eos && b->fatal && b->pub) {
+                /* A fenced or failed transactional producer may never
+                 * report on its records, and the events waiting for those
+                 * reports hold consumed messages, which the consumer needs
+                 * back before rd_kafka_destroy() can finish. Its
+                 * transaction is aborted anyway: destroy it first (it
+                 * drops its records), then those events. */
+                publisher_destroy(b->pub, 0);
+                b->pub = NULL;
+                bridge_drop_partitions(b);
+                while (b->all)
+                        bridge_free_event(b, b->all);
+        }
         /* Leaving the group runs the revoke hook, which needs the rest. */
         if (b->cons) {
                 consumer_destroy(b->cons);
                 b->cons = NULL;
         }
         if (b->pub) {
-                /* A failed transactional producer has nothing worth
-                 * waiting for: its transaction is aborted anyway. */
-                publisher_destroy(b->pub, b->eos && b->fatal ? 0 : 5000);
+                publisher_destroy(b->pub, 5000);
                 b->pub = NULL;
         }
         /* Whatever the producer did not report on is gone with it. */

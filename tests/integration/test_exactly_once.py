@@ -264,20 +264,37 @@ def test_second_instance_with_the_same_transactional_id_fences_the_first(harness
 
 def test_rebalance_under_load_stays_exactly_once(harness, kafka):
     sim = harness.start_sim()
-    sim.faults(latency_ms=5)
-    a = harness.start_bridge(sim, overrides=eos_overrides(
-        transactional_id="eos-a-%s" % uid()))
+    sim.faults(latency_ms=20)
+    quick = {"heartbeat.interval.ms": "500"}
+    # A small window: the revoke drains what was consumed (here at most 300
+    # events) and commits it; the rest is left to the new assignment.
+    small = {"max_pending_events": 300}
+    a = harness.start_bridge(sim, overrides=dict(eos_overrides(
+        transactional_id="eos-a-%s" % uid(), properties=quick), limits=small))
     r = Running(kafka, sim, a)
-    ids = produce_load(r, 6000, keys=40)
+    # 40 keys at 20 ms a call: ~2000 events/s, so the load outlasts the
+    # rebalance.
+    ids = produce_load(r, 12000, keys=40)
     wait_committed_at_least(r, 800)
     b = harness.start_bridge(sim, topics=r.topics, group_id=r.group_id,
-                             overrides=eos_overrides(
-                                 transactional_id="eos-b-%s" % uid()),
+                             overrides=dict(eos_overrides(
+                                 transactional_id="eos-b-%s" % uid(),
+                                 properties=quick), limits=small),
                              wait_assigned=False)
     wait_committed_at_least(r, len(ids), timeout=180, watch=[a, b, sim])
-    assert_exactly_once(kafka, r.topics.cu_reply, ids, "across a rebalance")
     assert a.stop(60) == 0, a.describe()
     assert b.stop(60) == 0, b.describe()
+    # The rebalance happened under load: both instances answered events.
+    stopped = {}
+    for name, br in (("a", a), ("b", b)):
+        line = [l for l in br.logs() if l.get("msg") == "moka-bridge stopped"]
+        stopped[name] = line[-1]["succeeded"] if line else 0
+    assert stopped["a"] > 0 and stopped["b"] > 0, (
+        "events answered per instance: %s" % stopped)
+    assert_exactly_once(kafka, r.topics.cu_reply, ids, "across a rebalance")
+    # Revoked partitions were committed, not aborted.
+    for br in (a, b):
+        assert not any("aborted" in l.get("msg", "") for l in br.logs()), br.describe()
 
 
 def test_bad_delivery_value_stops_start_up_with_file_line(tmp_path):
