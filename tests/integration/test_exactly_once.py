@@ -13,6 +13,8 @@ broker shows what a read_committed reader sees.
 - a second instance joining the group under load (a rebalance): exactly
   once across both;
 - a read_uncommitted reader may see the records of aborted transactions;
+- a record the broker refuses (a reply too large) aborts the transaction and
+  rewinds: every event is still answered once;
 - a bad kafka.delivery stops start-up with file:line: message.
 
 Every reader of helpers.Kafka uses isolation.level=read_committed."""
@@ -295,6 +297,55 @@ def test_rebalance_under_load_stays_exactly_once(harness, kafka):
     # Revoked partitions were committed, not aborted.
     for br in (a, b):
         assert not any("aborted" in l.get("msg", "") for l in br.logs()), br.describe()
+
+
+# A dealer whose GetSaleList answer has 50000 sales (~25 MB): a reply too
+# large for a reply topic with Kafka's default limit.
+BIG_DEALER = ("1735", "TestMokaBig", "BIGLIST5000XY")
+
+
+def test_refused_record_aborts_rewinds_and_answers_once(harness, kafka):
+    """The broker refuses a reply (too large): the transaction aborts,
+    every in-memory event is dropped and read again from the committed
+    offsets; the redone sale list is answered Bridge.ReplyTooLarge. Every
+    event, including those dropped with the abort, is answered once."""
+    from confluent_kafka.admin import NewTopic
+    sim = harness.start_sim()
+    topics = harness.make_topics(sale_list_reply="sl.reply")
+    kafka.admin.delete_topics([topics.sl_reply], operation_timeout=30)
+    wait_until(lambda: topics.sl_reply not in kafka.admin.list_topics(timeout=10).topics,
+               30, "reply topic deleted")
+    for f in kafka.admin.create_topics([NewTopic(
+            topics.sl_reply, num_partitions=4, replication_factor=1,
+            config={"max.message.bytes": "1048588"})],
+            operation_timeout=30).values():
+        f.result(timeout=60)
+    b = harness.start_bridge(sim, topics=topics, dealer=BIG_DEALER,
+                             overrides=eos_overrides())
+    r = Running(kafka, sim, b)
+    sales = [r.sale_list({}, key="big-1",
+                         headers=[("correlation-id", "big-%d-%s" % (i, uid()))])
+             for i in range(2)]
+    sale_ids = [s.headers[0][1] for s in sales]
+    recs = kafka.collect(topics.sl_reply, 2, 120, watch=r.watch)
+    for s in sales:
+        r.wait_done(s, timeout=60)
+    recs = assert_exactly_once(kafka, topics.sl_reply, sale_ids, "sale lists")
+    for rec in recs:
+        v = rec.json()
+        assert v["result_code"] == "Bridge.ReplyTooLarge", v
+        assert "50000 sales" in v["result_message"], v
+    dlq = kafka.read_all(topics.sl_dlq)
+    assert sorted(x.header("correlation-id") for x in dlq) == sorted(sale_ids)
+    assert {x.header("dlq.result-code") for x in dlq} == {"Bridge.ReplyTooLarge"}
+    aborted = [l for l in b.logs()
+               if l.get("msg", "").startswith("transaction aborted")]
+    assert aborted and aborted[0].get("rewind") is True, b.describe()
+    # Moka answered the first sale list twice: once before the abort, once
+    # when it was read again.
+    calls = sim.stats()["by_endpoint"]["/DealerSale/GetSaleList"]
+    assert calls >= 3, "GetSaleList calls: %d" % calls
+    assert b.stop(60) == 0, b.describe()
 
 
 def test_bad_delivery_value_stops_start_up_with_file_line(tmp_path):
