@@ -104,11 +104,11 @@ def parse_tag(s):
     return int(m.group(2)) if m else None
 
 
-def make_event(key, seq, customer, extra=None, value=None):
+def make_event(key, seq, customer, extra=None, value=None, tag=None):
     """A checked customer-update event (dict for helpers.Kafka.produce):
     record key `key`, tag in the correlation-id header and in LastName.
-    `value` (bytes or str) replaces the JSON value, for poison events."""
-    tag = event_tag(seq)
+    `value` (bytes, str or dict) replaces the JSON value, for poison events."""
+    tag = tag or event_tag(seq)
     if value is None:
         value = {"CustomerCode": customer, "LastName": tag}
         value.update(extra or {})
@@ -244,7 +244,7 @@ def analyze(inputs, replies, dlqs, calls=None, commit_samples=(),
         dlq_of[(e.partition, e.offset)].append(d)
         reasons[d.reason] += 1
 
-    lost = dup_replies = dup_events = dlq_missing = 0
+    lost = dup_replies = dup_events = dlq_missing = failed = 0
     answered_at = {}
     for e in inputs:
         k = (e.partition, e.offset)
@@ -254,6 +254,8 @@ def analyze(inputs, replies, dlqs, calls=None, commit_samples=(),
             if len(details["lost"]) < 20:
                 details["lost"].append(e._asdict())
             continue
+        if not any(r.status == "success" for r in rs):
+            failed += 1
         if len(rs) > 1:
             dup_events += 1
             dup_replies += len(rs) - 1
@@ -365,6 +367,7 @@ def analyze(inputs, replies, dlqs, calls=None, commit_samples=(),
         "untagged_events": untagged,
         "answered": len(inputs) - lost,
         "lost": lost,
+        "failed_events": failed,
         "replies": len(replies),
         "duplicate_replies": dup_replies,
         "duplicated_events": dup_events,
