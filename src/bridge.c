@@ -158,7 +158,12 @@ static void bridge_make_ready(struct bridge *b, struct event *ev)
 }
 
 /* The event's key is free for its next event once this one's records are
- * produced: the producer keeps their order within a reply partition. */
+ * acknowledged (bridge_finish), not merely produced: a record whose delivery
+ * fails is produced again by the bridge 1 s later (bridge_on_delivery), and
+ * a later event of the key produced meanwhile would be written before it.
+ * Releasing on produce answered a key's events out of order after the reply
+ * topic refused records for a while (tests/integration/test_faults.py,
+ * test_reply_topic_unwritable_then_writable: replies 0..4, 7, 5, 32, 30, ...). */
 static void bridge_release_key(struct bridge *b, struct event *ev)
 {
         if (!ev->sched.key)
@@ -269,7 +274,6 @@ static void bridge_complete(struct bridge *b, struct event *ev,
                 return;
         ev->stage = EVENT_PUBLISHING;
         bridge_produce_missing(b, ev);
-        bridge_release_key(b, ev);
 }
 
 /* The broker refused the reply as too large even compressed: answer with
@@ -320,6 +324,7 @@ static void bridge_complete_invalid(struct bridge *b, struct event *ev)
 static void bridge_finish(struct bridge *b, struct event *ev)
 {
         ev->stage = EVENT_DONE;
+        bridge_release_key(b, ev); /* acknowledged: the key's next may go */
         struct partition_state *ps = ev->part;
         if (!ev->abandoned && ps && b->cons &&
             offsets_done(&ps->offsets, ev->offset_seq))

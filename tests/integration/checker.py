@@ -511,6 +511,7 @@ class CommitSampler:
         self.interval = interval
         self.samples = []
         self.errors = 0
+        self.paused = threading.Event()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
 
@@ -520,12 +521,21 @@ class CommitSampler:
 
     def _run(self):
         from confluent_kafka import Consumer, TopicPartition
-        c = Consumer({"bootstrap.servers": self.brokers, "group.id": self.group,
-                      "enable.auto.commit": False})
+        c = None
+        parts = None
         try:
-            parts = None
             while not self._stop.is_set():
+                if self.paused.is_set():
+                    if c is not None:
+                        c.close()
+                        c = None
+                    self._stop.wait(0.05)
+                    continue
                 try:
+                    if c is None:
+                        c = Consumer({"bootstrap.servers": self.brokers,
+                                      "group.id": self.group,
+                                      "enable.auto.commit": False})
                     if parts is None:
                         md = c.list_topics(self.topic, timeout=5)
                         parts = sorted(md.topics[self.topic].partitions)
@@ -537,7 +547,19 @@ class CommitSampler:
                     self.errors += 1
                 self._stop.wait(self.interval)
         finally:
-            c.close()
+            if c is not None:
+                c.close()
+
+    def pause(self, paused=True):
+        """Pauses sampling and closes the client (while the broker is
+        stopped: librdkafka 2.16 in confluent_kafka can abort the process on
+        the assertion `eonce->refcnt > 0` in rd_kafka_enq_once_del_source_return
+        when a consumer's coordinator goes away); returns once closed."""
+        if paused:
+            self.paused.set()
+            time.sleep(self.interval + 0.2)
+        else:
+            self.paused.clear()
 
     def stop(self):
         self._stop.set()

@@ -51,6 +51,8 @@ class Load:
         self.sent = 0
         self.poisoned = []  # (key, seq) of poison events
         self.error = None
+        self._paused = threading.Event()
+        self._idle = threading.Event()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._go, daemon=True)
 
@@ -66,6 +68,11 @@ class Load:
             per = max(1, int(self.rate * self.batch_s))
             nxt = time.monotonic()
             while not self._stop.is_set():
+                if self._paused.is_set():
+                    self._idle.set()
+                    self._stop.wait(0.05)
+                    nxt = time.monotonic()
+                    continue
                 n = per if self.total is None else min(per, self.total - self.sent)
                 if n <= 0:
                     break
@@ -90,6 +97,17 @@ class Load:
                     nxt = time.monotonic()
         except Exception as e:  # noqa: BLE001 - reported by join()
             self.error = e
+
+    def pause(self, paused=True):
+        """Stops producing (returns once no batch is in progress) or resumes."""
+        if paused:
+            self._idle.clear()
+            self._paused.set()
+            while not self._idle.wait(0.1):
+                if not self._t.is_alive():
+                    break
+        else:
+            self._paused.clear()
 
     def stop(self):
         self._stop.set()
