@@ -183,3 +183,26 @@ def check_and_report(request, kafka, topics, group, label, sampler=None, sim=Non
 
 def jitter(a, b):
     return random.uniform(a, b)
+
+
+COLUMNS = [("label", "fault"), ("events", "events"), ("lost", "lost"),
+           ("duplicate_replies", "dup replies"), ("reply_order_violations", "order (replies)"),
+           ("call_order_violations", "order (calls)"), ("dlq_events", "DLQ'd"),
+           ("committed_before_answered", "committed before answered"),
+           ("calls", "Moka calls"), ("commit_samples", "commit samples")]
+
+
+def table(lines):
+    """The counts of FAULTS_RESULTS lines as a Markdown table."""
+    out = ["| " + " | ".join(h for _, h in COLUMNS) + " |",
+           "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    for line in lines:
+        out.append("| " + " | ".join(str(line.get(k, "")) for k, _ in COLUMNS) + " |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    with open(sys.argv[1]) as f:
+        print(table([json.loads(l) for l in f if l.strip()]))
