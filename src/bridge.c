@@ -186,7 +186,12 @@ static void bridge_make_ready(struct bridge *b, struct event *ev)
 }
 
 /* The event's key is free for its next event once this one's records are
- * produced: the producer keeps their order within a reply partition. */
+ * acknowledged (bridge_finish), not merely produced: a record whose delivery
+ * fails is produced again by the bridge 1 s later (bridge_on_delivery), and
+ * a later event of the key produced meanwhile would be written before it.
+ * Releasing on produce answered a key's events out of order after the reply
+ * topic refused records for a while (tests/integration/test_faults.py,
+ * test_reply_topic_unwritable_then_writable: replies 0..4, 7, 5, 32, 30, ...). */
 static void bridge_release_key(struct bridge *b, struct event *ev)
 {
         if (!ev->sched.key)
@@ -302,8 +307,8 @@ static bool bridge_rerender_too_large(struct bridge *b, struct event *ev);
 static bool bridge_too_large_known(const struct bridge *b,
                                    const struct event *ev);
 
-/* Renders and produces the event's records and frees its key for its
- * successor. In exactly-once mode the records wait for bridge_eos_pump,
+/* Renders and produces the event's records (at-least-once: the key is
+ * freed when they are acknowledged, bridge_finish). In exactly-once mode the records wait for bridge_eos_pump,
  * which produces them in offset order inside a transaction. */
 static void bridge_complete(struct bridge *b, struct event *ev,
                             const struct reply_outcome *o,
@@ -312,11 +317,15 @@ static void bridge_complete(struct bridge *b, struct event *ev,
         if (!bridge_render(b, ev, o, error_text))
                 return;
         ev->stage = EVENT_PUBLISHING;
-        if (!b->eos)
+        if (!b->eos) {
+                /* The key is released in bridge_finish, once acknowledged. */
                 bridge_produce_missing(b, ev);
-        else if (bridge_too_large_known(b, ev) &&
-                 !bridge_rerender_too_large(b, ev))
                 return;
+        }
+        if (bridge_too_large_known(b, ev) && !bridge_rerender_too_large(b, ev))
+                return;
+        /* Exactly-once: the pump produces in offset order, so the key's
+         * successor may run now. */
         bridge_release_key(b, ev);
 }
 
@@ -404,6 +413,7 @@ static void bridge_complete_invalid(struct bridge *b, struct event *ev)
 static void bridge_finish(struct bridge *b, struct event *ev)
 {
         ev->stage = EVENT_DONE;
+        bridge_release_key(b, ev); /* acknowledged: the key's next may go */
         struct partition_state *ps = ev->part;
         if (!ev->abandoned && ps && b->cons &&
             offsets_done(&ps->offsets, ev->offset_seq))
