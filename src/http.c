@@ -5,7 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
+
+#include "timer.h"
 
 /* Largest Moka answer we buffer; a sale list of 50,000 sales is ~25 MB. */
 #define HTTP_MAX_BODY (256u * 1024u * 1024u)
@@ -31,6 +37,14 @@ struct http {
         struct http_request *pool; /* idle requests with their handles */
         struct http_request *all;
         struct http_options opts;
+        /* Event-driven libcurl (curl_multi_socket_action): only sockets with
+         * activity are serviced, instead of walking every transfer and
+         * polling every connection on each turn of the loop. */
+        int epfd;
+        int wake_fd;           /* registered in epfd, or -1 */
+        uint64_t timer_due_ms; /* libcurl's timeout, UINT64_MAX: none */
+        struct epoll_event ready[256];
+        int ready_cnt;
 };
 
 static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *userp)
@@ -53,6 +67,46 @@ static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *userp)
         req->len += n;
         req->body[req->len] = '\0';
         return n;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: mirror libcurl's interest in a socket in epoll. */
+static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+                          void *socketp)
+{
+        (void)easy;
+        struct http *h = userp;
+        if (what == CURL_POLL_REMOVE) {
+                /* The socket may already be closed; ENOENT/EBADF are fine. */
+                epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+                curl_multi_assign(h->multi, fd, NULL);
+                return 0;
+        }
+        struct epoll_event ev = {.data.fd = fd};
+        if (what & CURL_POLL_IN)
+                ev.events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                ev.events |= EPOLLOUT;
+        /* socketp marks a socket already in the set: MOD, else ADD. */
+        if (socketp) {
+                if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+                        return 0;
+        }
+        if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+            (errno != EEXIST ||
+             epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) != 0))
+                return -1;
+        curl_multi_assign(h->multi, fd, h);
+        return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: remember when libcurl wants to be called. */
+static int http_on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+        (void)multi;
+        struct http *h = userp;
+        h->timer_due_ms = timeout_ms < 0 ? UINT64_MAX
+                                         : timer_now_ms() + (uint64_t)timeout_ms;
+        return 0;
 }
 
 static struct http_request *http_request_new(struct http *h)
@@ -82,8 +136,11 @@ static struct http_request *http_request_new(struct http *h)
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
                          h->opts.tls_verify ? 2L : 0L);
         curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* gzip if offered */
         curl_easy_setopt(e, CURLOPT_USERAGENT, "moka-bridge/" MOKA_BRIDGE_VERSION);
+        /* Moka is reached directly: no proxy, so libcurl skips reading the
+         * *_proxy environment variables on every request. */
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_URL, h->url[0]);
         return req;
 }
 
@@ -113,9 +170,22 @@ struct http *http_create(const struct http_options *opts, char *errstr,
                 goto oom;
         h->opts = *opts;
         h->max_inflight = opts->max_inflight;
+        h->wake_fd = -1;
+        h->timer_due_ms = UINT64_MAX;
+        h->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (h->epfd < 0) {
+                snprintf(errstr, errstr_size, "epoll_create1: %s",
+                         strerror(errno));
+                http_destroy(h);
+                return NULL;
+        }
         h->multi = curl_multi_init();
         if (!h->multi)
                 goto oom;
+        curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket);
+        curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+        curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_on_timer);
+        curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
         /* Keep one idle connection per possible request so a burst after a
          * quiet moment does not reconnect. */
         curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
@@ -162,6 +232,8 @@ void http_destroy(struct http *h)
         }
         if (h->multi)
                 curl_multi_cleanup(h->multi);
+        if (h->epfd >= 0)
+                close(h->epfd);
         curl_slist_free_all(h->headers);
         for (int op = 0; op < MOKA_OP_COUNT; op++)
                 free(h->url[op]);
@@ -219,6 +291,10 @@ struct http_request *http_start(struct http *h, enum moka_operation op,
         req->len = 0;
         req->error[0] = '\0';
         curl_easy_setopt(req->easy, CURLOPT_URL, h->url[op]);
+        /* Only a sale list can be large enough for compression to pay;
+         * decoding costs every small UpdateCustomer answer CPU. */
+        curl_easy_setopt(req->easy, CURLOPT_ACCEPT_ENCODING,
+                         op == MOKA_OP_SALE_LIST ? "" : NULL);
         curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)len);
@@ -239,16 +315,35 @@ void http_abort(struct http *h, struct http_request *req)
 
 int http_wait(struct http *h, int wake_fd, int timeout_ms)
 {
-        struct curl_waitfd extra = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
-        curl_multi_poll(h->multi, wake_fd >= 0 ? &extra : NULL,
-                        wake_fd >= 0 ? 1 : 0, timeout_ms, NULL);
-        return wake_fd >= 0 && (extra.revents & CURL_WAIT_POLLIN);
+        if (wake_fd != h->wake_fd) {
+                if (h->wake_fd >= 0)
+                        epoll_ctl(h->epfd, EPOLL_CTL_DEL, h->wake_fd, NULL);
+                struct epoll_event ev = {.events = EPOLLIN, .data.fd = wake_fd};
+                if (wake_fd >= 0 &&
+                    epoll_ctl(h->epfd, EPOLL_CTL_ADD, wake_fd, &ev) != 0)
+                        wake_fd = -1;
+                h->wake_fd = wake_fd;
+        }
+        if (h->timer_due_ms != UINT64_MAX) {
+                uint64_t now = timer_now_ms();
+                uint64_t until = h->timer_due_ms > now ? h->timer_due_ms - now
+                                                       : 0;
+                if (until < (uint64_t)timeout_ms)
+                        timeout_ms = (int)until;
+        }
+        int n = epoll_wait(h->epfd, h->ready,
+                           (int)(sizeof(h->ready) / sizeof(h->ready[0])),
+                           timeout_ms);
+        h->ready_cnt = n > 0 ? n : 0;
+        int woken = 0;
+        for (int i = 0; i < h->ready_cnt; i++)
+                if (h->wake_fd >= 0 && h->ready[i].data.fd == h->wake_fd)
+                        woken = 1;
+        return woken;
 }
 
-void http_perform(struct http *h, http_done_cb cb, void *arg)
+static void http_collect(struct http *h, http_done_cb cb, void *arg)
 {
-        int running;
-        curl_multi_perform(h->multi, &running);
         CURLMsg *msg;
         int left;
         while ((msg = curl_multi_info_read(h->multi, &left))) {
@@ -273,4 +368,30 @@ void http_perform(struct http *h, http_done_cb cb, void *arg)
                 cb(owner, &t, arg);
                 http_pool_put(h, req);
         }
+}
+
+void http_perform(struct http *h, http_done_cb cb, void *arg)
+{
+        int running;
+        for (int i = 0; i < h->ready_cnt; i++) {
+                const struct epoll_event *ev = &h->ready[i];
+                if (h->wake_fd >= 0 && ev->data.fd == h->wake_fd)
+                        continue;
+                int flags = 0;
+                if (ev->events & EPOLLIN)
+                        flags |= CURL_CSELECT_IN;
+                if (ev->events & EPOLLOUT)
+                        flags |= CURL_CSELECT_OUT;
+                if (ev->events & (EPOLLERR | EPOLLHUP))
+                        flags |= CURL_CSELECT_ERR;
+                curl_multi_socket_action(h->multi, ev->data.fd, flags,
+                                         &running);
+        }
+        h->ready_cnt = 0;
+        if (h->timer_due_ms != UINT64_MAX && timer_now_ms() >= h->timer_due_ms) {
+                h->timer_due_ms = UINT64_MAX;
+                curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
+                                         &running);
+        }
+        http_collect(h, cb, arg);
 }
