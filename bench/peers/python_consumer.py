@@ -105,6 +105,7 @@ def main():
                             cust["Password"] = "***"
                     else:
                         reason = "moka-result"
+                        message = message or "Moka answered %s" % code
                     break
                 except (IOError, ValueError, requests.RequestException) as e:
                     if attempts >= MAX_ATTEMPTS:
