@@ -195,13 +195,24 @@ class KafkaEnv:
         return self._watch
 
     def count(self, topic, partitions):
-        from confluent_kafka import TopicPartition
+        """Records in topic (sum of high - low watermarks). Retries for up to
+        30 s on transient errors (e.g. NOT_LEADER_FOR_PARTITION just after
+        the topic was created)."""
+        from confluent_kafka import KafkaException, TopicPartition
         c = self.watch()
-        total = 0
-        for p in range(partitions):
-            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            total += hi - lo
-        return total
+        deadline = time.time() + 30
+        while True:
+            try:
+                total = 0
+                for p in range(partitions):
+                    lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                    total += hi - lo
+                return total
+            except KafkaException as e:
+                if time.time() > deadline:
+                    raise
+                log("watermarks of %s: %s; retrying" % (topic, e))
+                time.sleep(0.5)
 
     def read_all(self, topic, partitions, fn):
         """Calls fn(msg) for every record of topic, partition by partition, in
@@ -620,14 +631,23 @@ def plot(outdir, runs):
                      and r["hot_key_share"] == 0 and r.get("events_per_s"))
         if not pts:
             continue
-        line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s)
+        # The line joins the sweep points when there are any, else the
+        # scenarios; scenario points (a, b, d) are markers with their name.
+        sweep = [p for p in pts if p[3].startswith("sweep-")]
+        line_pts = sweep or pts
+        line, = ax.plot([p[0] for p in line_pts], [p[1] for p in line_pts], marker="o", label=s)
         for x, y, complete, scen in pts:
-            ax.annotate(scen + ("" if complete else " (partial)"), (x, y), fontsize=7,
-                        textcoords="offset points", xytext=(4, 4))
+            if not complete:
+                ax.plot([x], [y], marker="o", mfc="white", color=line.get_color())
+            if sweep and scen.startswith("sweep-"):
+                continue
+            ax.plot([x], [y], marker="s", color=line.get_color(), mfc="none", ms=9)
+            ax.annotate(scen, (x, y), fontsize=7, textcoords="offset points", xytext=(5, -9))
     ax.set_xlabel("moka-sim latency (ms)")
     ax.set_ylabel("events/s (first Moka call → last reply)")
     ax.set_yscale("log")
-    ax.set_title("Throughput against Moka latency (10,000 keys)")
+    ax.set_title("Throughput against Moka latency (10,000 keys)\n"
+                 "squares: scenarios a, b, d; hollow: partial (time limit)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
