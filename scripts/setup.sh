@@ -19,7 +19,8 @@ APT_PACKAGES=(
     clang libclang-rt-14-dev  # scripts/fuzz.sh: clang 14 and its libFuzzer/sanitizer runtimes
 )
 # pip name -> import name
-PIP_PACKAGES=(confluent-kafka:confluent_kafka pytest:pytest requests:requests)
+PIP_PACKAGES=(confluent-kafka:confluent_kafka pytest:pytest requests:requests
+              matplotlib:matplotlib)  # bench/run.py plots
 
 say() { echo "setup: $*"; }
 
