@@ -9,6 +9,7 @@ so that a test failure reads without a debugger.
 
 import hashlib
 import json
+import shlex
 import os
 import re
 import signal
@@ -757,7 +758,12 @@ class Bridge(Process):
             if k.startswith("MOKA_BRIDGE_"):
                 del full_env[k]
         full_env.update(env or {})
-        super().__init__([bridge_binary(), "run", "--config", config_path],
+        # MOKA_TEST_BRIDGE_WRAPPER runs the bridge under a tool, e.g.
+        # scripts/valgrind.sh's memcheck (its report goes to a log file, so
+        # stderr stays JSON lines).
+        wrapper = shlex.split(os.environ.get("MOKA_TEST_BRIDGE_WRAPPER", ""))
+        super().__init__(wrapper + [bridge_binary(), "run", "--config",
+                                    config_path],
                          workdir, full_env)
 
     def start(self):
