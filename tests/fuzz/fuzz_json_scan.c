@@ -10,8 +10,11 @@
  *     one of the intentional differences:
  *       a control character (< 0x20) inside a string (json-c takes it raw),
  *       a byte >= 0x80 (the scanner checks UTF-8; json-c does not),
- *       a digit or 'e'/'E' right after a number's "0" or ".": json-c reads
- *       "01", "-01" and "1.e5" as numbers even in strict mode;
+ *       json-c's numbers: it reads "01", "-01", "1.", "1.e5" and "-.5"
+ *       as numbers even in strict mode (the scanner stops at the digit
+ *       after the leading "0", right after a "." without digits, or at
+ *       the "." after "-"), and NaN, Infinity, -Infinity (the scanner
+ *       stops at the 'N' or 'I');
  *   - err_off is within the input; a rejected document gives no root;
  *   - a root string decodes to json-c's bytes (escapes, surrogate pairs,
  *     lone surrogates as U+FFFD, NUL inside); json_scan_string_decode into
@@ -150,13 +153,22 @@ static void check_value(const struct json_scan_span *v, json_object *o)
 /* An intentional difference: the byte json_scan stopped at. */
 static bool known_difference(const uint8_t *d, size_t size, size_t off)
 {
-        if (off >= size)
-                return false;
-        if (d[off] < 0x20 || d[off] >= 0x80)
+        if (off < size && (d[off] < 0x20 || d[off] >= 0x80))
                 return true;
-        bool num_char = (d[off] >= '0' && d[off] <= '9') || d[off] == 'e' ||
-                        d[off] == 'E';
-        return num_char && off > 0 && (d[off - 1] == '0' || d[off - 1] == '.');
+        /* json-c reads NaN, Infinity and -Infinity even in strict mode */
+        if (off < size && (d[off] == 'N' || d[off] == 'I'))
+                return true;
+        if (off == 0)
+                return false;
+        /* json-c's numbers: a leading zero ("01", "-01"), a fraction
+         * without digits ("1.", "1.e5") or without an integer part
+         * ("-.5"; ".5" it rejects) */
+        if (d[off - 1] == '0' && off < size && d[off] >= '0' && d[off] <= '9')
+                return true;
+        if (d[off - 1] == '-' && off < size && d[off] == '.')
+                return true;
+        return d[off - 1] == '.' &&
+               (off == size || d[off] < '0' || d[off] > '9');
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
