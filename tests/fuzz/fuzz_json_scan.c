@@ -13,8 +13,8 @@
  *       json-c's numbers: it reads "01", "-01", "1.", "1.e5" and "-.5"
  *       as numbers even in strict mode (the scanner stops at the digit
  *       after the leading "0", right after a "." without digits, or at
- *       the "." after "-"), and NaN, Infinity, -Infinity (the scanner
- *       stops at the 'N' or 'I');
+ *       the "." after "-"), NaN, Infinity, -Infinity and 'single-quoted'
+ *       strings and keys (the scanner stops at the 'N', 'I' or quote);
  *   - err_off is within the input; a rejected document gives no root;
  *   - a root string decodes to json-c's bytes (escapes, surrogate pairs,
  *     lone surrogates as U+FFFD, NUL inside); json_scan_string_decode into
@@ -155,8 +155,9 @@ static bool known_difference(const uint8_t *d, size_t size, size_t off)
 {
         if (off < size && (d[off] < 0x20 || d[off] >= 0x80))
                 return true;
-        /* json-c reads NaN, Infinity and -Infinity even in strict mode */
-        if (off < size && (d[off] == 'N' || d[off] == 'I'))
+        /* json-c reads NaN, Infinity, -Infinity and single-quoted
+         * strings even in strict mode */
+        if (off < size && (d[off] == 'N' || d[off] == 'I' || d[off] == '\''))
                 return true;
         if (off == 0)
                 return false;
