@@ -27,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-ALL_TARGETS=(fuzz_event fuzz_moka_response fuzz_config fuzz_redact)
+ALL_TARGETS=(fuzz_event fuzz_moka_response fuzz_config fuzz_redact fuzz_json_scan)
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 FUZZ_JOBS=${FUZZ_JOBS:-1}
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}

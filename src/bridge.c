@@ -763,20 +763,16 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
 
         switch (o.kind) {
         case MOKA_OUTCOME_SUCCESS: {
-                if (o.data)
-                        redact_password_fields(o.data);
-                json_object *list;
-                if (ev->op == MOKA_OP_SALE_LIST && o.data &&
-                    json_object_object_get_ex(o.data, "DealerSaleList",
-                                              &list) &&
-                    json_object_is_type(list, json_type_array))
-                        ev->sale_count = (long)json_object_array_length(list);
+                /* o.data_json is redacted already (moka_classify) */
+                if (ev->op == MOKA_OP_SALE_LIST && o.data_list_len >= 0)
+                        ev->sale_count = o.data_list_len;
                 struct reply_outcome r = {
                         .success = true,
                         .result_code = "Success",
                         .result_message = o.result_message,
                         .attempts = ev->calls,
-                        .data = o.data,
+                        .data_json = o.data_json,
+                        .data_len = o.data_len,
                 };
                 bridge_complete(b, ev, &r, NULL);
                 break;

@@ -7,6 +7,9 @@
 
 #include <curl/curl.h>
 
+#include "json_scan.h"
+#include "redact.h"
+
 const char *moka_outcome_kind_name(enum moka_outcome_kind kind)
 {
         switch (kind) {
@@ -26,7 +29,7 @@ void moka_outcome_clear(struct moka_outcome *out)
 {
         free(out->result_code);
         free(out->result_message);
-        json_object_put(out->data);
+        free(out->data_json);
         memset(out, 0, sizeof(*out));
 }
 
@@ -39,18 +42,17 @@ static int moka_tls_verification_error(int code)
                code == CURLE_SSL_INVALIDCERTSTATUS;
 }
 
-static char *moka_dup_member(json_object *envelope, const char *name)
+static char *moka_dup_string(const struct json_scan_span *v)
 {
-        json_object *v;
-        if (!json_object_object_get_ex(envelope, name, &v) ||
-            !json_object_is_type(v, json_type_string))
+        if (v->type != JSON_SCAN_STRING)
                 return NULL;
-        return strdup(json_object_get_string(v));
+        return json_scan_string_dup(v, NULL);
 }
 
 void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
 {
         memset(out, 0, sizeof(*out));
+        out->data_list_len = -1;
         out->retry_after_s = t->retry_after_s > 0 ? t->retry_after_s : 0;
         out->http_status = t->curl_code == CURLE_OK ? t->http_status : 0;
 
@@ -84,60 +86,68 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
         }
 
         out->kind = MOKA_OUTCOME_RETRY;
-        /* A fresh tokener per body: see event_parse_json() in event.c */
-        json_tokener *tok = json_tokener_new();
-        json_object *env = NULL;
-        if (tok) {
-                env = json_tokener_parse_ex(tok, t->body ? t->body : "",
-                                            (int)t->body_len);
-                if (json_tokener_get_error(tok) != json_tokener_success ||
-                    (size_t)json_tokener_get_parse_end(tok) != t->body_len) {
-                        /* trailing garbage or truncated: not JSON */
-                        size_t end = json_tokener_get_parse_end(tok);
-                        int only_ws = 1;
-                        for (size_t i = end; i < t->body_len; i++) {
-                                char c = t->body[i];
-                                if (c != ' ' && c != '\t' && c != '\r' &&
-                                    c != '\n')
-                                        only_ws = 0;
-                        }
-                        if (json_tokener_get_error(tok) !=
-                                    json_tokener_success ||
-                            !only_ws) {
-                                json_object_put(env);
-                                env = NULL;
-                        }
+        /* One strict pass validates the whole body (trailing garbage and
+         * truncation included); the envelope's members are then spans of
+         * it, and only what the outcome keeps is copied. */
+        struct json_scan_span env, code = {0}, msg = {0}, exc = {0},
+                                   data = {0}, key, val;
+        bool envelope = json_scan_validate(t->body, t->body_len, &env,
+                                           NULL) == 0 &&
+                        env.type == JSON_SCAN_OBJECT;
+        if (envelope) {
+                struct json_scan_iter it;
+                json_scan_iter_init(&it, &env);
+                while (json_scan_object_next(&it, &key, &val)) {
+                        /* later duplicates win, as they did with json-c */
+                        if (json_scan_key_eq(&key, "ResultCode"))
+                                code = val;
+                        else if (json_scan_key_eq(&key, "ResultMessage"))
+                                msg = val;
+                        else if (json_scan_key_eq(&key, "Exception"))
+                                exc = val;
+                        else if (json_scan_key_eq(&key, "Data"))
+                                data = val;
                 }
-                json_tokener_free(tok);
         }
-        json_object *code = NULL;
-        if (!env || !json_object_is_type(env, json_type_object) ||
-            !json_object_object_get_ex(env, "ResultCode", &code) ||
-            !json_object_is_type(code, json_type_string)) {
+        char *rc = envelope ? moka_dup_string(&code) : NULL;
+        if (!rc) {
+                /* not JSON, not an object, no string ResultCode (or no
+                 * memory for it: a transient failure too) */
                 snprintf(out->cause, sizeof(out->cause),
                          "malformed response: HTTP %ld body is not a Moka "
                          "envelope (%zu bytes)",
                          st, t->body_len);
-                json_object_put(env);
                 return;
         }
 
-        const char *rc = json_object_get_string(code);
         out->moka_answered = true;
-        out->result_code = strdup(rc);
-        out->result_message = moka_dup_member(env, "ResultMessage");
+        out->result_code = rc;
+        out->result_message = moka_dup_string(&msg);
         if (!out->result_message || !*out->result_message) {
                 free(out->result_message);
-                out->result_message = moka_dup_member(env, "Exception");
+                out->result_message = moka_dup_string(&exc);
         }
         if (!out->result_message)
                 out->result_message = strdup("");
 
         if (strcasecmp(rc, "Success") == 0) {
                 out->kind = MOKA_OUTCOME_SUCCESS;
-                json_object *data = NULL;
-                if (json_object_object_get_ex(env, "Data", &data) && data)
-                        out->data = json_object_get(data);
+                if (data.type != JSON_SCAN_NONE &&
+                    data.type != JSON_SCAN_NULL) {
+                        out->data_json =
+                                redact_password_json(&data, &out->data_len);
+                        if (!out->data_json)
+                                goto oom;
+                }
+                if (data.type == JSON_SCAN_OBJECT) {
+                        struct json_scan_span list = {0};
+                        struct json_scan_iter it;
+                        json_scan_iter_init(&it, &data);
+                        while (json_scan_object_next(&it, &key, &val))
+                                if (json_scan_key_eq(&key, "DealerSaleList"))
+                                        list = val;
+                        out->data_list_len = json_scan_array_count(&list);
+                }
         } else if (strcmp(rc, "EX") == 0) {
                 out->kind = MOKA_OUTCOME_RETRY;
                 snprintf(out->cause, sizeof(out->cause), "Moka EX: %s",
@@ -145,5 +155,15 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
         } else {
                 out->kind = MOKA_OUTCOME_BUSINESS;
         }
-        json_object_put(env);
+        return;
+oom:
+        /* Without its Data a success cannot be replied: try again later,
+         * as for any transient failure. */
+        free(out->result_code);
+        free(out->result_message);
+        out->result_code = out->result_message = NULL;
+        out->moka_answered = false;
+        out->kind = MOKA_OUTCOME_RETRY;
+        snprintf(out->cause, sizeof(out->cause),
+                 "out of memory copying Moka's Data (%zu bytes)", data.len);
 }

@@ -9,8 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <json-c/json.h>
-
 enum moka_outcome_kind {
         MOKA_OUTCOME_SUCCESS,  /* 2xx + ResultCode Success: reply success */
         MOKA_OUTCOME_BUSINESS, /* 2xx + other code (not EX): reply + DLQ */
@@ -33,7 +31,13 @@ struct moka_outcome {
         char *result_code;    /* Moka's code verbatim (kinds SUCCESS and
                                * BUSINESS, and EX), else NULL */
         char *result_message; /* Moka's ResultMessage (or Exception) */
-        json_object *data;    /* Moka's Data on success, owned */
+        char *data_json;      /* Moka's Data on success as JSON text,
+                               * its Password members already "***"
+                               * (redact_password_json), NUL-terminated,
+                               * owned; NULL when absent or null */
+        size_t data_len;      /* bytes of data_json */
+        long data_list_len;   /* elements of Data.DealerSaleList when it
+                               * is an array (GetSaleList), else -1 */
         char cause[256];      /* one line for logs and result_message on
                                * retries: "HTTP 503", "timeout: ..." */
         long retry_after_s;
@@ -42,7 +46,9 @@ struct moka_outcome {
 };
 
 /* Classifies one response into `out` (which the caller clears with
- * moka_outcome_clear). */
+ * moka_outcome_clear). The body is read with json_scan (strict JSON, no
+ * json-c tree); the outcome owns copies, nothing points into the body.
+ * Duplicate envelope members: the last one counts, as with json-c. */
 void moka_classify(const struct moka_transport *t, struct moka_outcome *out);
 
 /* Frees what `out` holds and zeroes it; accepts an already cleared one. */

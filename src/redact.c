@@ -1,5 +1,6 @@
 #include "redact.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,26 +38,102 @@ void redact_secrets(char *text, const char *const *secrets, size_t n)
         free(mask);
 }
 
-void redact_password_fields(json_object *obj)
+/* The copy under way: `done` is how far the input has been copied. */
+struct redact_copy {
+        char *buf;
+        size_t len, cap;
+        const char *done;
+        bool oom;
+};
+
+static void redact_put(struct redact_copy *c, const char *s, size_t n)
 {
-        if (json_object_is_type(obj, json_type_array)) {
-                size_t n = json_object_array_length(obj);
-                for (size_t i = 0; i < n; i++)
-                        redact_password_fields(
-                                json_object_array_get_idx(obj, i));
+        if (c->oom)
                 return;
-        }
-        if (!json_object_is_type(obj, json_type_object))
-                return;
-        json_object_object_foreach(obj, name, value)
-        {
-                if (strcasecmp(name, "Password") == 0) {
-                        if (value && !json_object_is_type(value, json_type_null))
-                                json_object_object_add(
-                                        obj, name,
-                                        json_object_new_string(REDACTED));
-                } else {
-                        redact_password_fields(value);
+        if (c->len + n + 1 > c->cap) {
+                /* only when redactions lengthened the text ("***" is
+                 * longer than 1, true, "") */
+                size_t cap = c->cap * 2 > c->len + n + 1 ? c->cap * 2
+                                                         : c->len + n + 1;
+                char *b = realloc(c->buf, cap);
+                if (!b) {
+                        c->oom = true;
+                        return;
                 }
+                c->buf = b;
+                c->cap = cap;
         }
+        memcpy(c->buf + c->len, s, n);
+        c->len += n;
+}
+
+/* Copies the input up to `upto`. */
+static void redact_flush(struct redact_copy *c, const char *upto)
+{
+        redact_put(c, c->done, (size_t)(upto - c->done));
+        c->done = upto;
+}
+
+/* Walks the value at p (validated text, so depth <= JSON_SCAN_MAX_DEPTH
+ * bounds the recursion) and returns the byte after it. Each byte is read
+ * once: containers are entered, not skipped and then entered. */
+static const char *redact_walk(struct redact_copy *c, const char *p,
+                               const char *end)
+{
+        struct json_scan_span v;
+        if (p < end && (*p == '{' || *p == '[')) {
+                bool obj = *p == '{';
+                char close = obj ? '}' : ']';
+                p = json_scan_skip_ws(p + 1, end);
+                while (p < end && *p != close) {
+                        if (obj) {
+                                struct json_scan_span key;
+                                if (!json_scan_value_at(p, end, &key))
+                                        return end;
+                                p = json_scan_skip_ws(key.p + key.len, end);
+                                p = json_scan_skip_ws(p + 1, end); /* ':' */
+                                if (p < end && *p != 'n' &&
+                                    json_scan_key_eq_ci(&key, "Password")) {
+                                        if (!json_scan_value_at(p, end, &v))
+                                                return end;
+                                        redact_flush(c, p);
+                                        redact_put(c, "\"" REDACTED "\"",
+                                                   sizeof(REDACTED) + 1);
+                                        p = c->done = v.p + v.len;
+                                } else {
+                                        p = redact_walk(c, p, end);
+                                }
+                        } else {
+                                p = redact_walk(c, p, end);
+                        }
+                        p = json_scan_skip_ws(p, end);
+                        if (p < end && *p == ',')
+                                p = json_scan_skip_ws(p + 1, end);
+                }
+                return p < end ? p + 1 : end;
+        }
+        if (!json_scan_value_at(p, end, &v))
+                return end;
+        return v.p + v.len;
+}
+
+char *redact_password_json(const struct json_scan_span *value, size_t *len)
+{
+        struct redact_copy c = {
+                .cap = value->len + 16,
+                .done = value->p,
+        };
+        if (!(c.buf = malloc(c.cap)))
+                return NULL;
+        const char *end = value->p + value->len;
+        redact_walk(&c, value->p, end);
+        redact_flush(&c, end);
+        if (c.oom) {
+                free(c.buf);
+                return NULL;
+        }
+        c.buf[c.len] = '\0';
+        if (len)
+                *len = c.len;
+        return c.buf;
 }

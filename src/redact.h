@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include <json-c/json.h>
+#include "json_scan.h"
 
 #define REDACTED "***"
 
@@ -16,8 +16,13 @@
  * of the same length (in place, so no allocation). NULL entries skipped. */
 void redact_secrets(char *text, const char *const *secrets, size_t n);
 
-/* Replaces the value of every member named "Password" (any case), at any
- * depth, with "***" when it is not null. */
-void redact_password_fields(json_object *obj);
+/* A copy of the JSON value `value` (a span of text json_scan_validate()
+ * accepted) in which the value of every member named "Password" (any
+ * ASCII case, escapes decoded, the key read as a C string as json-c does),
+ * at any depth and in objects inside arrays, is "***" when it is not null.
+ * Every other byte is copied as it is (numbers keep their text, strings
+ * their escapes). One pass, one malloc'd NUL-terminated buffer (caller
+ * frees), its length in *len; NULL when out of memory. */
+char *redact_password_json(const struct json_scan_span *value, size_t *len);
 
 #endif

@@ -104,7 +104,8 @@ static void reply_str(struct reply_buf *b, const char *s)
 }
 
 /* Written directly rather than through a json-c tree: this runs for every
- * event, and only `data` is a tree already. */
+ * event. `data` is Moka's own text (validated and redacted by
+ * moka_classify), copied as it is. */
 char *reply_render_value(const struct event *ev, const struct reply_outcome *o,
                          const char *completed_at, size_t *len)
 {
@@ -129,16 +130,10 @@ char *reply_render_value(const struct event *ev, const struct reply_outcome *o,
                  (int)m->partition, (long long)m->offset);
         reply_lit(&b, num);
         reply_lit(&b, ",\"data\":");
-        if (o->data) {
-                size_t n;
-                const char *d = json_object_to_json_string_length(
-                        o->data,
-                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                        &n);
-                reply_put(&b, d, n);
-        } else {
+        if (o->data_json)
+                reply_put(&b, o->data_json, o->data_len);
+        else
                 reply_lit(&b, "null");
-        }
         reply_lit(&b, ",\"completed_at\":");
         reply_str(&b, completed_at);
         reply_lit(&b, "}");

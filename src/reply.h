@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
 #include "event.h"
@@ -28,7 +27,9 @@ struct reply_outcome {
         const char *result_code;    /* "Success", Moka's code, "Bridge.*" */
         const char *result_message; /* already free of secrets */
         int attempts;
-        json_object *data;          /* borrowed, already redacted; or NULL */
+        const char *data_json;      /* Moka's Data as JSON text, borrowed,
+                                     * already redacted; NULL: "data":null */
+        size_t data_len;
         enum reply_dlq_reason dlq_reason;
 };
 

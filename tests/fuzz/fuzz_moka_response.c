@@ -15,7 +15,13 @@
  * answer and a result code; Data only on SUCCESS; a transport failure or a
  * non-2xx status never yields a Moka answer; 401/403/404 are OUTAGE; an
  * answered RETRY is Moka's EX; retry_after_s is never negative; the cause
- * is a terminated string; moka_outcome_clear() leaves the outcome zeroed,
+ * is a terminated string; Data, when present, is text of data_len bytes
+ * that json-c reads (strict), in which no member named Password (any case)
+ * has a value other than null or "***", and which equals json-c's reading
+ * of the body's Data redacted as a tree (fuzz_json.h); data_list_len is
+ * the length of Data.DealerSaleList as json-c sees it, or -1; a body the
+ * scanner takes for JSON json-c takes too (the other way round json-c is
+ * more lenient: docs/fuzzing.md); moka_outcome_clear() leaves the outcome zeroed,
  * also when called twice; and a response does not change how the next one
  * is read: a fixed probe classified after every input reads exactly as on
  * its own (see check_probe(): bug "json-tokener-state", fixed, kept as a
@@ -29,6 +35,7 @@
 #include <json-c/json.h>
 
 #include "fuzz_check.h"
+#include "fuzz_json.h"
 #include "moka_response.h"
 
 #define HEADER 5
@@ -73,13 +80,17 @@ static void check_probe(void)
                 };
                 struct moka_outcome out;
                 moka_classify(&t, &out);
-                FUZZ_CHECK(out.kind == MOKA_OUTCOME_SUCCESS && out.data,
+                FUZZ_CHECK(out.kind == MOKA_OUTCOME_SUCCESS && out.data_json,
                            "probe not a success with data: %s", out.cause);
+                bool ok;
+                json_object *d = fuzz_json_parse_strict(out.data_json,
+                                                        out.data_len, &ok);
                 json_object *v = NULL;
-                json_object_object_get_ex(out.data, "FirstName", &v);
+                json_object_object_get_ex(d, "FirstName", &v);
                 char got[64];
                 snprintf(got, sizeof(got), "%s",
                          v ? json_object_get_string(v) : "(none)");
+                json_object_put(d);
                 moka_outcome_clear(&out);
                 if (strcmp(got, PROBE_READ) == 0)
                         return;
@@ -94,6 +105,70 @@ static void check_probe(void)
                            got, PROBE_READ);
                 tolerated++;
         }
+}
+
+/* The Data of a success against json-c's reading of the body. */
+static void check_data(const struct moka_outcome *out, int curl_code,
+                       long status, const char *body, size_t body_len)
+{
+        if (curl_code != 0 || status < 200 || status > 299)
+                return;
+        struct json_scan_span env;
+        bool scanned = json_scan_validate(body, body_len, &env, NULL) == 0;
+        bool jc_ok;
+        json_object *jenv = fuzz_json_parse_strict(body ? body : "",
+                                                   body_len, &jc_ok);
+        if (scanned)
+                FUZZ_CHECK(jc_ok, "json_scan accepts a body json-c (strict) "
+                                  "rejects");
+        if (out->kind != MOKA_OUTCOME_SUCCESS) {
+                json_object_put(jenv);
+                return;
+        }
+        FUZZ_CHECK(scanned && jc_ok, "success from a body that is not JSON");
+        json_object *jdata = NULL, *code = NULL;
+        FUZZ_CHECK(json_object_object_get_ex(jenv, "ResultCode", &code) &&
+                           json_object_is_type(code, json_type_string) &&
+                           strcasecmp(json_object_get_string(code),
+                                      "Success") == 0,
+                   "json-c reads no Success ResultCode");
+        json_object_object_get_ex(jenv, "Data", &jdata);
+        if (!out->data_json) {
+                FUZZ_CHECK(!jdata, "Data lost");
+                FUZZ_CHECK(out->data_list_len == -1, "list without data");
+                json_object_put(jenv);
+                return;
+        }
+        FUZZ_CHECK(strlen(out->data_json) == out->data_len,
+                   "data_len %zu for %zu bytes", out->data_len,
+                   strlen(out->data_json));
+        bool ok;
+        json_object *got = fuzz_json_parse_strict(out->data_json,
+                                                  out->data_len, &ok);
+        FUZZ_CHECK(ok, "Data text is not JSON: %s", out->data_json);
+        const char *bad = fuzz_json_unredacted(got);
+        FUZZ_CHECK(!bad, "member %s not redacted: %s", bad, out->data_json);
+        json_object *want = NULL;
+        if (jdata)
+                FUZZ_CHECK(json_object_deep_copy(jdata, &want, NULL) == 0,
+                           "deep copy");
+        fuzz_json_tree_redact(want);
+        FUZZ_CHECK(json_object_equal(got, want),
+                   "Data differs from json-c's redaction: %s",
+                   out->data_json);
+        json_object *list = NULL;
+        long want_len = json_object_object_get_ex(got, "DealerSaleList",
+                                                  &list) &&
+                                        json_object_is_type(list,
+                                                            json_type_array)
+                                ? (long)json_object_array_length(list)
+                                : -1;
+        FUZZ_CHECK(out->data_list_len == want_len, "data_list_len %ld, "
+                                                   "json-c %ld",
+                   out->data_list_len, want_len);
+        json_object_put(want);
+        json_object_put(got);
+        json_object_put(jenv);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -171,10 +246,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            moka_outcome_kind_name(out.kind));
                 FUZZ_CHECK(cause_len > 0, "no cause for a failure");
         }
-        if (out.data)
+        if (out.data_json || out.data_list_len != -1)
                 FUZZ_CHECK(out.kind == MOKA_OUTCOME_SUCCESS,
                            "data on a %s outcome",
                            moka_outcome_kind_name(out.kind));
+        if (!out.data_json)
+                FUZZ_CHECK(out.data_len == 0, "data_len without data");
+        check_data(&out, curl_code, status, body, body_len);
         if (out.kind == MOKA_OUTCOME_SUCCESS)
                 FUZZ_CHECK(strcasecmp(out.result_code, "Success") == 0,
                            "SUCCESS with code %s", out.result_code);
@@ -209,9 +287,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void)strlen(out.result_code);
         if (out.result_message)
                 (void)strlen(out.result_message);
-        if (out.data)
-                (void)json_object_to_json_string_ext(out.data,
-                                                     JSON_C_TO_STRING_PLAIN);
 
         static const struct moka_outcome zero;
         moka_outcome_clear(&out);

@@ -14,9 +14,14 @@
  *     and the length alone; so afterwards no secret occurs in the text
  *     (checked for secrets without '*', the mask character: a secret of
  *     stars is "found" in its own mask);
- *   - if the text is JSON, redact_password_fields() replaces the value of
- *     every non-null member named Password (any case), at any depth, with
- *     "***" and changes nothing else;
+ *   - if the text is JSON (json_scan_validate), redact_password_json()
+ *     gives text that json-c reads (strict), in which the value of every
+ *     non-null member named Password (any case), at any depth, is "***"
+ *     and nothing else changed: compared with json-c's reading of the
+ *     input, member by member, and with json-c's tree redacted by the
+ *     reference rule (fuzz_json.h); the output is not longer than the
+ *     input by more than a third (each redaction grows a value by at most
+ *     4 bytes and needs at least 12: "Password":1);
  *   - reply_topic_allowed() agrees with a model written from reply.h. */
 #include <math.h>
 #include <stdbool.h>
@@ -28,6 +33,8 @@
 #include <json-c/json.h>
 
 #include "fuzz_check.h"
+#include "fuzz_json.h"
+#include "json_scan.h"
 #include "redact.h"
 #include "reply.h"
 
@@ -62,7 +69,7 @@ static bool model_topic_allowed(const char *list, const char *topic)
         }
 }
 
-/* `red` is `orig` after redact_password_fields. */
+/* `red` is `orig` with its Password members redacted. */
 static void check_redacted_json(json_object *orig, json_object *red)
 {
         FUZZ_CHECK(json_object_get_type(orig) == json_object_get_type(red),
@@ -157,17 +164,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    "secret %zu still in the text", i);
         redact_secrets(NULL, secrets, nsecrets); /* accepted */
 
-        /* redact_password_fields on the text as JSON */
-        json_object *orig = json_tokener_parse(text_in);
-        if (orig) {
-                json_object *red = NULL;
-                FUZZ_CHECK(json_object_deep_copy(orig, &red, NULL) == 0,
-                           "deep copy");
-                redact_password_fields(red);
-                check_redacted_json(orig, red);
-                (void)json_object_to_json_string(red);
+        /* redact_password_json on the text as JSON */
+        struct json_scan_span root;
+        if (json_scan_validate(text_in, len, &root, NULL) == 0) {
+                bool ok_in, ok_out;
+                json_object *orig = fuzz_json_parse_strict(text_in, len,
+                                                           &ok_in);
+                FUZZ_CHECK(ok_in, "json_scan accepts, json-c does not");
+                size_t rlen = 0;
+                char *rtext = redact_password_json(&root, &rlen);
+                FUZZ_CHECK(rtext && strlen(rtext) == rlen,
+                           "redacted text missing or length wrong");
+                FUZZ_CHECK(rlen <= root.len + root.len / 3,
+                           "redacted text %zu bytes from %zu", rlen,
+                           root.len);
+                json_object *red = fuzz_json_parse_strict(rtext, rlen,
+                                                          &ok_out);
+                FUZZ_CHECK(ok_out, "redacted text is not JSON: %s", rtext);
+                if (orig && red) {
+                        check_redacted_json(orig, red);
+                        fuzz_json_tree_redact(orig);
+                        FUZZ_CHECK(json_object_equal(orig, red),
+                                   "differs from the json-c redaction: %s",
+                                   rtext);
+                } else {
+                        FUZZ_CHECK(!orig && !red, "null changed");
+                }
                 json_object_put(red);
                 json_object_put(orig);
+                free(rtext);
         }
 
         /* the reply-topic allow-list */

@@ -8,17 +8,38 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "check.h"
+#include "json_scan.h"
 
 struct run {
         struct moka_outcome out;
         char *buf;
         size_t len;
+        json_object *data; /* out.data_json read back with json-c */
 };
+
+/* json-c's strict reading of the outcome's Data text; NULL when there is
+ * none. Text that json-c cannot read is a failed check. */
+static json_object *parse_data(const struct moka_outcome *o)
+{
+        if (!o->data_json)
+                return NULL;
+        CHECK_UINT_EQ(strlen(o->data_json), o->data_len);
+        json_tokener *tok = json_tokener_new_ex(JSON_SCAN_MAX_DEPTH + 1);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        json_object *d = json_tokener_parse_ex(tok, o->data_json,
+                                               (int)o->data_len + 1);
+        if (!CHECK(json_tokener_get_error(tok) == json_tokener_success &&
+                   d != NULL))
+                fprintf(stderr, "  data text: %s\n", o->data_json);
+        json_tokener_free(tok);
+        return d;
+}
 
 /* Classifies an HTTP response with `len` body bytes. */
 static void classify(struct run *r, long status, const char *body,
@@ -38,6 +59,7 @@ static void classify(struct run *r, long status, const char *body,
         /* garbage in `out`: classify must set every field */
         memset(&r->out, 0x5a, sizeof(r->out));
         moka_classify(&t, &r->out);
+        r->data = parse_data(&r->out);
 }
 
 #define CLASSIFY(r, status, lit) classify((r), (status), (lit), \
@@ -46,6 +68,8 @@ static void classify(struct run *r, long status, const char *body,
 static void done(struct run *r)
 {
         moka_outcome_clear(&r->out);
+        json_object_put(r->data);
+        r->data = NULL;
         free(r->buf);
 }
 
@@ -68,17 +92,23 @@ static void test_success(void)
                  "\"Exception\":null}");
         /* the outcome must not point into the body buffer */
         memset(r.buf, '#', r.len);
+        json_object_put(r.data);
+        r.data = parse_data(&r.out);
+        CHECK_STR_EQ(r.out.data_json,
+                     "{\"DealerCustomer\":{\"CustomerCode\":\"C1\"},"
+                     "\"CardListCount\":0,\"CardList\":[]}");
+        CHECK_INT_EQ(r.out.data_list_len, -1); /* no DealerSaleList */
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
         CHECK_STR_EQ(r.out.result_code, "Success");
         CHECK_STR_EQ(r.out.result_message, "");
         CHECK_INT_EQ(r.out.retry_after_s, 0);
-        if (CHECK(r.out.data != NULL)) {
+        if (CHECK(r.data != NULL)) {
                 json_object *dc = NULL;
-                CHECK(json_object_object_get_ex(r.out.data, "DealerCustomer",
+                CHECK(json_object_object_get_ex(r.data, "DealerCustomer",
                                                 &dc));
                 CHECK_STR_EQ(member_string(dc, "CustomerCode"), "C1");
                 json_object *list = NULL;
-                CHECK(json_object_object_get_ex(r.out.data, "CardList",
+                CHECK(json_object_object_get_ex(r.data, "CardList",
                                                 &list));
                 CHECK(json_object_is_type(list, json_type_array));
         }
@@ -91,16 +121,16 @@ static void test_success(void)
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
         CHECK_STR_EQ(r.out.result_code, "success");
         CHECK_STR_EQ(r.out.result_message, "ok");
-        if (CHECK(r.out.data != NULL)) {
+        if (CHECK(r.data != NULL)) {
                 json_object *x = NULL;
-                CHECK(json_object_object_get_ex(r.out.data, "x", &x));
+                CHECK(json_object_object_get_ex(r.data, "x", &x));
                 CHECK_INT_EQ(json_object_get_int(x), 1);
         }
         done(&r);
 
         CLASSIFY(&r, 200, "{\"Data\":null,\"ResultCode\":\"SUCCESS\"}");
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
-        CHECK(r.out.data == NULL);
+        CHECK(r.data == NULL);
         CHECK_STR_EQ(r.out.result_message, ""); /* never NULL */
         done(&r);
 
@@ -117,8 +147,8 @@ static void test_success(void)
                  "\"Exception\":null}");
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
         json_object *list = NULL;
-        CHECK(r.out.data &&
-              json_object_object_get_ex(r.out.data, "DealerSaleList", &list) &&
+        CHECK(r.data &&
+              json_object_object_get_ex(r.data, "DealerSaleList", &list) &&
               json_object_array_length(list) == 2);
         CHECK_STR_EQ(r.out.result_message, "");
         done(&r);
@@ -138,7 +168,7 @@ static void test_business(void)
                      "DealerCustomer.UpdateCustomer.DealerCustomerNotFound");
         CHECK_STR_EQ(r.out.result_message,
                      "M\xc3\xbc\xc5\x9fteri bulunamad\xc4\xb1 \"x\"");
-        CHECK(r.out.data == NULL);
+        CHECK(r.data == NULL);
         done(&r);
 
         /* codes not in any table, and the seed's misspelt one */
@@ -158,7 +188,7 @@ static void test_business(void)
                  "\"ResultCode\":\"DealerCustomer.UpdateCustomer."
                  "InvalidEmailFormat\",\"ResultMessage\":\"bad email\"}");
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_BUSINESS);
-        CHECK(r.out.data == NULL);
+        CHECK(r.data == NULL);
         CHECK_STR_EQ(r.out.result_message, "bad email");
         done(&r);
 
@@ -179,7 +209,7 @@ static void test_ex(void)
         CHECK_STR_EQ(r.out.result_message, "Beklenmeyen hata");
         CHECK_CONTAINS(r.out.cause, "EX");
         CHECK_CONTAINS(r.out.cause, "Beklenmeyen hata");
-        CHECK(r.out.data == NULL);
+        CHECK(r.data == NULL);
         done(&r);
 
         /* the text only in Exception */
@@ -220,14 +250,14 @@ static void test_http_status(void)
                 CHECK_INT_EQ(r.out.retry_after_s, 7);
                 CHECK_CONTAINS(r.out.cause, want);
                 CHECK(r.out.result_code == NULL);
-                CHECK(r.out.data == NULL);
+                CHECK(r.data == NULL);
                 done(&r);
         }
         /* a 5xx with a Success envelope is still not a success */
         struct run r;
         CLASSIFY(&r, 503, "{\"Data\":{},\"ResultCode\":\"Success\"}");
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_RETRY);
-        CHECK(r.out.data == NULL);
+        CHECK(r.data == NULL);
         done(&r);
 
         /* 429 without Retry-After; a negative value means none */
@@ -248,7 +278,7 @@ static void test_http_status(void)
                 if (!CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_OUTAGE))
                         fprintf(stderr, "  for HTTP %ld\n", outage[i]);
                 CHECK_CONTAINS(r.out.cause, want);
-                CHECK(r.out.data == NULL);
+                CHECK(r.data == NULL);
                 done(&r);
         }
 }
@@ -278,7 +308,7 @@ static void test_transport(void)
         CHECK_CONTAINS(out.cause, "10001 milliseconds");
         CHECK(out.result_code == NULL);
         CHECK(out.result_message == NULL);
-        CHECK(out.data == NULL);
+        CHECK(out.data_json == NULL);
         CHECK_INT_EQ(out.retry_after_s, 0);
         moka_outcome_clear(&out);
 
@@ -292,7 +322,7 @@ static void test_transport(void)
                 CHECK_CONTAINS(out.cause, "transport");
                 CHECK_CONTAINS(out.cause, "Connection refused");
                 CHECK(out.result_code == NULL);
-                CHECK(out.data == NULL);
+                CHECK(out.data_json == NULL);
                 moka_outcome_clear(&out);
         }
 
@@ -312,7 +342,7 @@ static void test_transport(void)
                   "SSL certificate problem: self-signed certificate");
         CHECK_INT_EQ(out.kind, MOKA_OUTCOME_OUTAGE);
         CHECK_CONTAINS(out.cause, "self-signed certificate");
-        CHECK(out.data == NULL);
+        CHECK(out.data_json == NULL);
         moka_outcome_clear(&out);
 
         /* a very long curl message is cut, not overflowed */
@@ -335,7 +365,7 @@ static void check_malformed(const char *what, const char *body, size_t len)
                 fprintf(stderr, "  for %s\n", what);
         CHECK(strncmp(r.out.cause, "malformed", 9) == 0);
         CHECK(r.out.result_code == NULL);
-        CHECK(r.out.data == NULL);
+        CHECK(r.data == NULL);
         done(&r);
 }
 
@@ -374,7 +404,7 @@ static void test_malformed(void)
         CLASSIFY(&r, 200,
                  "{\"Data\":{\"a\":1},\"ResultCode\":\"Success\"} \r\n\t\n");
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
-        CHECK(r.out.data != NULL);
+        CHECK(r.data != NULL);
         done(&r);
         CLASSIFY(&r, 200, "\n  {\"ResultCode\":\"Success\"}");
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
@@ -411,13 +441,329 @@ static void test_body_length(void)
         moka_outcome_clear(&out);
 }
 
+/* Data is handed on as Moka's own text: every byte but a redacted
+ * Password value is kept (spacing, escapes, the exact text of numbers). */
+static void test_data_text(void)
+{
+        struct run r;
+        CLASSIFY(&r, 200,
+                 "{\"ResultCode\":\"Success\",\"Data\": {\"n\": -0, \"big\":"
+                 "123456789012345678901234567890,\"f\":1.50E+3,\"s\":"
+                 "\"\\u00e7\\/\\\"\\n\\ud83d\\ude00\",\"u\":\"\xc3\xa7\"}  }");
+        CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
+        CHECK_STR_EQ(r.out.data_json,
+                     "{\"n\": -0, \"big\":123456789012345678901234567890,"
+                     "\"f\":1.50E+3,\"s\":\"\\u00e7\\/\\\"\\n\\ud83d\\ude00\","
+                     "\"u\":\"\xc3\xa7\"}");
+        json_object *s = NULL;
+        if (CHECK(r.data && json_object_object_get_ex(r.data, "s", &s)))
+                CHECK_STR_EQ(json_object_get_string(s),
+                             "\xc3\xa7/\"\n\xf0\x9f\x98\x80");
+        done(&r);
+
+        /* Data of any type; null and absent are "no data" */
+        CLASSIFY(&r, 200, "{\"ResultCode\":\"Success\",\"Data\":[1,{}]}");
+        CHECK_STR_EQ(r.out.data_json, "[1,{}]");
+        CHECK_INT_EQ(r.out.data_list_len, -1);
+        done(&r);
+        CLASSIFY(&r, 200, "{\"ResultCode\":\"Success\",\"Data\":\"x\"}");
+        CHECK_STR_EQ(r.out.data_json, "\"x\"");
+        done(&r);
+        CLASSIFY(&r, 200, "{\"ResultCode\":\"Success\",\"Data\":0}");
+        CHECK_STR_EQ(r.out.data_json, "0");
+        done(&r);
+        CLASSIFY(&r, 200, "{\"ResultCode\":\"Success\"}");
+        CHECK(r.out.data_json == NULL);
+        CHECK_UINT_EQ(r.out.data_len, 0);
+        CHECK_INT_EQ(r.out.data_list_len, -1);
+        done(&r);
+
+        /* duplicate members: the last one counts, as json-c did */
+        CLASSIFY(&r, 200,
+                 "{\"ResultCode\":\"EX\",\"Data\":{\"a\":1},\"ResultMessage\":"
+                 "\"first\",\"ResultCode\":\"Success\",\"Data\":{\"b\":2},"
+                 "\"ResultMessage\":\"second\"}");
+        CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
+        CHECK_STR_EQ(r.out.data_json, "{\"b\":2}");
+        CHECK_STR_EQ(r.out.result_message, "second");
+        done(&r);
+        CLASSIFY(&r, 200,
+                 "{\"ResultCode\":\"Success\",\"Data\":{\"a\":1},"
+                 "\"Data\":null}");
+        CHECK(r.out.data_json == NULL);
+        done(&r);
+
+        /* member names compare decoded; escaped strings are decoded */
+        CLASSIFY(&r, 200,
+                 "{\"Result\\u0043ode\":\"\\u0053uccess\",\"D\\u0061ta\":"
+                 "{\"k\":true},\"ResultMessage\":\"Ge\\u00e7ersiz \\\"x\\\"\"}");
+        CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
+        CHECK_STR_EQ(r.out.result_code, "Success");
+        CHECK_STR_EQ(r.out.result_message, "Ge\xc3\xa7" "ersiz \"x\"");
+        CHECK_STR_EQ(r.out.data_json, "{\"k\":true}");
+        done(&r);
+        /* names compare case-sensitively, as json-c's lookup did */
+        CLASSIFY(&r, 200, "{\"resultcode\":\"Success\"}");
+        CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_RETRY);
+        done(&r);
+}
+
+static void test_sale_list_length(void)
+{
+        struct run r;
+        CLASSIFY(&r, 200,
+                 "{\"Data\":{\" DealerSaleListCount\":3,\"DealerSaleList\":"
+                 "[{\"Amount\":1,\"L\":[1,2,[3,4]]},{\"s\":\"],[,\"},{}]},"
+                 "\"ResultCode\":\"Success\"}");
+        CHECK_INT_EQ(r.out.data_list_len, 3);
+        done(&r);
+        CLASSIFY(&r, 200,
+                 "{\"Data\":{\"DealerSaleList\":[ ]},\"ResultCode\":"
+                 "\"Success\"}");
+        CHECK_INT_EQ(r.out.data_list_len, 0);
+        done(&r);
+        CLASSIFY(&r, 200,
+                 "{\"Data\":{\"DealerSaleList\":{}},\"ResultCode\":"
+                 "\"Success\"}");
+        CHECK_INT_EQ(r.out.data_list_len, -1); /* not an array */
+        done(&r);
+        CLASSIFY(&r, 200,
+                 "{\"Data\":{\"DealerSaleList\":[1],\"DealerSaleList\":"
+                 "[1,2]},\"ResultCode\":\"Success\"}");
+        CHECK_INT_EQ(r.out.data_list_len, 2); /* last one wins */
+        done(&r);
+        /* only the top level of Data counts */
+        CLASSIFY(&r, 200,
+                 "{\"Data\":{\"x\":{\"DealerSaleList\":[1]}},\"ResultCode\":"
+                 "\"Success\"}");
+        CHECK_INT_EQ(r.out.data_list_len, -1);
+        done(&r);
+        /* not on a business failure */
+        CLASSIFY(&r, 200,
+                 "{\"Data\":{\"DealerSaleList\":[1]},\"ResultCode\":\"X\"}");
+        CHECK_INT_EQ(r.out.data_list_len, -1);
+        done(&r);
+
+        /* a big list: 50,000 sales, as test_sale_list.py asks for */
+        size_t cap = 64 + 50000 * 40, n = 0;
+        char *body = malloc(cap);
+        n += (size_t)sprintf(body + n, "{\"Data\":{\"DealerSaleList\":[");
+        for (int i = 0; i < 50000; i++)
+                n += (size_t)sprintf(body + n,
+                                     "%s{\"Id\":%d,\"Password\":\"p%d\"}",
+                                     i ? "," : "", i, i);
+        n += (size_t)sprintf(body + n, "]},\"ResultCode\":\"Success\"}");
+        classify(&r, 200, body, n, 0);
+        CHECK_INT_EQ(r.out.data_list_len, 50000);
+        CHECK_NOT_CONTAINS(r.out.data_json, "\"p");
+        json_object *list = NULL;
+        CHECK(r.data &&
+              json_object_object_get_ex(r.data, "DealerSaleList", &list) &&
+              json_object_array_length(list) == 50000);
+        done(&r);
+        free(body);
+}
+
+/* The reference the scanner's redaction must agree with: json-c's tree
+ * and the rule redact_password_fields() applied before this change. */
+static void tree_redact(json_object *obj)
+{
+        if (json_object_is_type(obj, json_type_array)) {
+                size_t n = json_object_array_length(obj);
+                for (size_t i = 0; i < n; i++)
+                        tree_redact(json_object_array_get_idx(obj, i));
+                return;
+        }
+        if (!json_object_is_type(obj, json_type_object))
+                return;
+        json_object_object_foreach(obj, name, value)
+        {
+                if (strcasecmp(name, "Password") == 0) {
+                        if (value && !json_object_is_type(value, json_type_null))
+                                json_object_object_add(
+                                        obj, name,
+                                        json_object_new_string("***"));
+                } else {
+                        tree_redact(value);
+                }
+        }
+}
+
+static json_object *strict_parse(const char *s, size_t len)
+{
+        char *copy = malloc(len + 1);
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+        json_tokener *tok = json_tokener_new_ex(JSON_SCAN_MAX_DEPTH + 1);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        json_object *o = json_tokener_parse_ex(tok, copy, (int)len + 1);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+                json_object_put(o);
+                o = NULL;
+        }
+        json_tokener_free(tok);
+        free(copy);
+        return o;
+}
+
+/* Data as text, redacted by the scanner, read by json-c, equals Data read
+ * by json-c and redacted as a tree. */
+static void check_differential(const char *data)
+{
+        char *body = NULL;
+        if (asprintf(&body, "{\"ResultCode\":\"Success\",\"Data\":%s}",
+                     data) < 0)
+                return;
+        struct run r;
+        classify(&r, 200, body, strlen(body), 0);
+        json_object *want = strict_parse(data, strlen(data));
+        if (want)
+                tree_redact(want);
+        /* json-c reads null as no object: Data null is no data */
+        bool is_null = strcmp(data, "null") == 0;
+        if (!CHECK(is_null ? !r.data && !want && !r.out.data_json
+                           : r.data && want && json_object_equal(r.data, want)))
+                fprintf(stderr, "  for Data %s\n  got %s\n  want %s\n", data,
+                        r.out.data_json ? r.out.data_json : "(none)",
+                        want ? json_object_to_json_string(want) : "(none)");
+        json_object_put(want);
+        done(&r);
+        free(body);
+}
+
+static void test_redaction(void)
+{
+        struct run r;
+        /* UpdateCustomer's echo */
+        CLASSIFY(&r, 200,
+                 "{\"Data\":{\"DealerCustomer\":{\"DealerCustomerId\":1,"
+                 "\"CustomerCode\":\"C\",\"Password\":\"Elif1234\","
+                 "\"FirstName\":\"Elif\"},\"CardListCount\":0,"
+                 "\"CardList\":[]},\"ResultCode\":\"Success\"}");
+        CHECK_STR_EQ(r.out.data_json,
+                     "{\"DealerCustomer\":{\"DealerCustomerId\":1,"
+                     "\"CustomerCode\":\"C\",\"Password\":\"***\","
+                     "\"FirstName\":\"Elif\"},\"CardListCount\":0,"
+                     "\"CardList\":[]}");
+        done(&r);
+
+        /* any depth, in arrays, any case, any non-null type, escaped
+         * names; null, look-alikes and the text around are kept */
+        CLASSIFY(&r, 200,
+                 "{\"ResultCode\":\"Success\",\"Data\":{\"Password\":null,"
+                 "\"password\" : \"a\",\"list\":[{\"PASSWORD\":\"b\"},"
+                 "[{\"PassWord\":7}],\"Password\",{\"x\":{\"pAsSwOrD\":"
+                 "{\"v\":\"c\"}}}],\"Pass\\u0077ord\":\"d\",\"\\u0050ASS"
+                 "WORD\":[\"e\"],\"Pwd\":\"keep\",\"PasswordHint\":\"keep2\","
+                 "\"nested\":{\"Password\":null,\"Password2\":\"k\"},"
+                 "\"Password\":true,\"Password\":\"\"}}");
+        CHECK_STR_EQ(r.out.data_json,
+                     "{\"Password\":null,\"password\" : \"***\",\"list\":"
+                     "[{\"PASSWORD\":\"***\"},[{\"PassWord\":\"***\"}],"
+                     "\"Password\",{\"x\":{\"pAsSwOrD\":\"***\"}}],"
+                     "\"Pass\\u0077ord\":\"***\",\"\\u0050ASSWORD\":\"***\","
+                     "\"Pwd\":\"keep\",\"PasswordHint\":\"keep2\","
+                     "\"nested\":{\"Password\":null,\"Password2\":\"k\"},"
+                     "\"Password\":\"***\",\"Password\":\"***\"}");
+        done(&r);
+
+        /* a key is a C string to json-c: "Password\u0000x" is "Password"
+         * to it, so it is redacted too */
+        CLASSIFY(&r, 200,
+                 "{\"ResultCode\":\"Success\",\"Data\":{\"Password\\u0000x\":"
+                 "\"s\",\"Pass\\u0000word\":\"t\"}}");
+        CHECK_STR_EQ(r.out.data_json,
+                     "{\"Password\\u0000x\":\"***\",\"Pass\\u0000word\":"
+                     "\"t\"}");
+        done(&r);
+
+        /* many short values grow the text: the buffer follows */
+        char body[4096], want[4096];
+        size_t n = (size_t)sprintf(body, "{\"ResultCode\":\"Success\","
+                                         "\"Data\":[");
+        size_t w = (size_t)sprintf(want, "[");
+        for (int i = 0; i < 100; i++) {
+                n += (size_t)sprintf(body + n, "%s{\"Password\":1}",
+                                     i ? "," : "");
+                w += (size_t)sprintf(want + w, "%s{\"Password\":\"***\"}",
+                                     i ? "," : "");
+        }
+        sprintf(body + n, "]}");
+        sprintf(want + w, "]");
+        classify(&r, 200, body, strlen(body), 0);
+        CHECK_STR_EQ(r.out.data_json, want);
+        done(&r);
+
+        static const char *const docs[] = {
+                "{}",
+                "[]",
+                "null",
+                "\"Password\"",
+                "{\"Password\":\"x\"}",
+                "{\"a\":{\"b\":{\"c\":[{\"password\":{\"deep\":[1,2]}}]}}}",
+                "[[[[{\"Password\":[null]}]]]]",
+                "{\"Password\":null,\"x\":{\"PASSWORD\":false}}",
+                "{\"Pass\\u0077ord\":\"s\",\"P\\u0061ssword\":null}",
+                "{\"Password\":\"a\",\"Password\":\"b\"}",
+                "{\"Password\":\"a\",\"Password\":null}",
+                "{\"Password\":null,\"Password\":\"a\"}",
+                "{\"Password\\u0000tail\":\"s\"}",
+                "{\"\\ud83d\\ude00\":\"\\ud800\",\"k\":\"\\udc00x\"}",
+                "{\"n\":[-0,0.5,1e5,-1E-7,123456789012345678901234567890]}",
+                "{\"s\":\"\\\"Password\\\":\\\"x\\\"\",\"t\":\"\\\\\"}",
+                "{\"DealerSaleList\":[{\"Password\":\"1\",\"Amount\":2.5},"
+                "{\"Nested\":{\"Password\":\"2\"}},{\"password\":3}]}",
+                " { \"Password\" : \"spaced\" , \"b\" : [ 1 , 2 ] } ",
+        };
+        for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+                check_differential(docs[i]);
+}
+
+/* Stricter than json-c's default (non-strict) mode, on purpose: what
+ * Moka sends is standard JSON. */
+static void test_strict(void)
+{
+        MALFORMED("trailing comma", "{\"ResultCode\":\"Success\",}");
+        MALFORMED("comment", "/* c */{\"ResultCode\":\"Success\"}");
+        MALFORMED("single quotes", "{'ResultCode':'Success'}");
+        MALFORMED("NaN in Data", "{\"ResultCode\":\"Success\",\"Data\":NaN}");
+        MALFORMED("leading zero",
+                  "{\"ResultCode\":\"Success\",\"Data\":01}");
+        MALFORMED("control character in a string",
+                  "{\"ResultCode\":\"Success\",\"Data\":\"a\tb\"}");
+        MALFORMED("invalid UTF-8",
+                  "{\"ResultCode\":\"Success\",\"Data\":\"\xff\"}");
+        /* 64 levels are accepted (the envelope is the first), 65 not */
+        for (int levels = 63; levels <= 64; levels++) {
+                char deep[256];
+                size_t n = (size_t)sprintf(deep, "{\"ResultCode\":"
+                                                 "\"Success\",\"Data\":");
+                for (int i = 0; i < levels; i++)
+                        deep[n++] = '[';
+                for (int i = 0; i < levels; i++)
+                        deep[n++] = ']';
+                deep[n++] = '}';
+                struct run r;
+                classify(&r, 200, deep, n, 0);
+                if (levels == 63) {
+                        CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
+                        CHECK_UINT_EQ(r.out.data_len, 126);
+                } else {
+                        CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_RETRY);
+                        CHECK_CONTAINS(r.out.cause, "malformed");
+                }
+                done(&r);
+        }
+}
+
 static void test_clear(void)
 {
         struct run r;
         CLASSIFY(&r, 200,
                  "{\"Data\":{\"a\":[1,2,3]},\"ResultCode\":\"Success\","
                  "\"ResultMessage\":\"fine\"}");
-        CHECK(r.out.data != NULL);
+        CHECK(r.data != NULL);
+        json_object_put(r.data);
         moka_outcome_clear(&r.out);
         struct moka_outcome zero;
         memset(&zero, 0, sizeof(zero));
@@ -449,6 +795,10 @@ int main(void)
         test_transport();
         test_malformed();
         test_body_length();
+        test_data_text();
+        test_sale_list_length();
+        test_redaction();
+        test_strict();
         test_clear();
         CHECK_DONE();
 }

@@ -1,0 +1,105 @@
+/* Shared by the libFuzzer targets that check JSON text against json-c:
+ * json-c is the reference reader (what a consumer of a reply would see).
+ * Header-only, each target is one translation unit. */
+#ifndef MOKA_BRIDGE_FUZZ_JSON_H
+#define MOKA_BRIDGE_FUZZ_JSON_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "fuzz_check.h"
+#include "json_scan.h"
+#include "redact.h"
+
+/* json-c's strict reading of text[0..len) as one whole document (one
+ * past our depth limit, so depth is json_scan's business). *ok tells
+ * whether json-c accepted it: a NULL result is also JSON null. The text
+ * is copied with a NUL after it, which json-c needs to end a number at
+ * the end of the input; a NUL inside the text makes json-c stop early,
+ * and then it is not accepted. */
+static inline json_object *fuzz_json_parse_strict(const char *text,
+                                                  size_t len, bool *ok)
+{
+        char *copy = malloc(len + 1);
+        FUZZ_CHECK(copy, "out of memory");
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        json_tokener *tok = json_tokener_new_ex(JSON_SCAN_MAX_DEPTH + 1);
+        FUZZ_CHECK(tok, "out of memory");
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        json_object *o = json_tokener_parse_ex(tok, copy, (int)len + 1);
+        *ok = json_tokener_get_error(tok) == json_tokener_success &&
+              json_tokener_get_parse_end(tok) == len;
+        if (!*ok) {
+                json_object_put(o);
+                o = NULL;
+        }
+        json_tokener_free(tok);
+        free(copy);
+        return o;
+}
+
+/* The reference redaction: json-c's tree, the rule the bridge applied
+ * before the scanner (redact_password_fields, removed). */
+static inline void fuzz_json_tree_redact(json_object *obj)
+{
+        if (json_object_is_type(obj, json_type_array)) {
+                size_t n = json_object_array_length(obj);
+                for (size_t i = 0; i < n; i++)
+                        fuzz_json_tree_redact(
+                                json_object_array_get_idx(obj, i));
+                return;
+        }
+        if (!json_object_is_type(obj, json_type_object))
+                return;
+        json_object_object_foreach(obj, name, value)
+        {
+                if (strcasecmp(name, "Password") == 0) {
+                        if (value && !json_object_is_type(value, json_type_null))
+                                json_object_object_add(
+                                        obj, name,
+                                        json_object_new_string(REDACTED));
+                } else {
+                        fuzz_json_tree_redact(value);
+                }
+        }
+}
+
+/* No member named Password (any case) anywhere in obj has a value other
+ * than null or "***". Returns the offending name or NULL. */
+static inline const char *fuzz_json_unredacted(json_object *obj)
+{
+        if (json_object_is_type(obj, json_type_array)) {
+                size_t n = json_object_array_length(obj);
+                for (size_t i = 0; i < n; i++) {
+                        const char *bad = fuzz_json_unredacted(
+                                json_object_array_get_idx(obj, i));
+                        if (bad)
+                                return bad;
+                }
+                return NULL;
+        }
+        if (!json_object_is_type(obj, json_type_object))
+                return NULL;
+        json_object_object_foreach(obj, name, value)
+        {
+                if (strcasecmp(name, "Password") == 0) {
+                        if (value &&
+                            !(json_object_is_type(value, json_type_string) &&
+                              strcmp(json_object_get_string(value),
+                                     REDACTED) == 0))
+                                return name;
+                } else {
+                        const char *bad = fuzz_json_unredacted(value);
+                        if (bad)
+                                return bad;
+                }
+        }
+        return NULL;
+}
+
+#endif

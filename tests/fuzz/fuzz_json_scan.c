@@ -1,0 +1,249 @@
+/* libFuzzer target: json_scan.c, differentially against json-c's strict
+ * mode (JSON_TOKENER_STRICT, the same depth limit).
+ *
+ * Input: the document, in a heap buffer of exactly its length.
+ *
+ * Invariants (docs/fuzzing.md):
+ *   - json_scan_validate() is a subset of json-c strict: what it accepts,
+ *     json-c accepts, as the same type at the root. Where json-c accepts
+ *     and the scanner does not, the byte the scanner stopped at must be
+ *     one of the intentional differences:
+ *       a control character (< 0x20) inside a string (json-c takes it raw),
+ *       a byte >= 0x80 (the scanner checks UTF-8; json-c does not),
+ *       json-c's numbers: it reads "01", "-01", "1.", "1.e5" and "-.5"
+ *       as numbers even in strict mode (the scanner stops at the digit
+ *       after the leading "0", right after a "." without digits, or at
+ *       the "." after "-"), NaN, Infinity, -Infinity and 'single-quoted'
+ *       strings and keys (the scanner stops at the 'N', 'I' or quote);
+ *   - err_off is within the input; a rejected document gives no root;
+ *   - a root string decodes to json-c's bytes (escapes, surrogate pairs,
+ *     lone surrogates as U+FFFD, NUL inside), but for a json-c bug: it
+ *     reads a correct pair for U+xD800..U+xDFFF (e.g. U+1DA00) as U+FFFD
+ *     (jc_mangle); json_scan_string_decode into
+ *     a short buffer gives a prefix of it and the full length;
+ *   - arrays: as many elements as json-c sees, strings among them decoded
+ *     alike; objects: every key, read as a C string, is one json-c has,
+ *     json_scan_key_eq() agrees with it, and the value of the last member
+ *     with that key has json-c's type. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fuzz_check.h"
+#include "json_scan.h"
+
+static json_object *jc_parse(const uint8_t *data, size_t size, bool *ok)
+{
+        char *copy = malloc(size + 1);
+        FUZZ_CHECK(copy, "out of memory");
+        memcpy(copy, data, size);
+        copy[size] = '\0';
+        json_tokener *tok = json_tokener_new_ex(JSON_SCAN_MAX_DEPTH);
+        FUZZ_CHECK(tok, "out of memory");
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        json_object *o = json_tokener_parse_ex(tok, copy, (int)size + 1);
+        *ok = json_tokener_get_error(tok) == json_tokener_success &&
+              json_tokener_get_parse_end(tok) == size;
+        if (!*ok) {
+                json_object_put(o);
+                o = NULL;
+        }
+        json_tokener_free(tok);
+        free(copy);
+        return o;
+}
+
+static bool same_type(enum json_scan_type t, json_object *o)
+{
+        switch (t) {
+        case JSON_SCAN_NULL:
+                return o == NULL;
+        case JSON_SCAN_TRUE:
+        case JSON_SCAN_FALSE:
+                return json_object_is_type(o, json_type_boolean) &&
+                       json_object_get_boolean(o) == (t == JSON_SCAN_TRUE);
+        case JSON_SCAN_NUMBER:
+                return json_object_is_type(o, json_type_int) ||
+                       json_object_is_type(o, json_type_double);
+        case JSON_SCAN_STRING:
+                return json_object_is_type(o, json_type_string);
+        case JSON_SCAN_ARRAY:
+                return json_object_is_type(o, json_type_array);
+        case JSON_SCAN_OBJECT:
+                return json_object_is_type(o, json_type_object);
+        case JSON_SCAN_NONE:
+                break;
+        }
+        return false;
+}
+
+/* json-c 0.16 turns a correct surrogate pair into U+FFFD when the low 16
+ * bits of the code point fall in D800..DFFF (U+1D800..U+1DFFF, ...: the
+ * pair "\ud836\ude00" reads as U+FFFD, not U+1DA00). The scanner decodes
+ * those correctly; this gives json-c's reading of the scanner's bytes, in
+ * place (4 bytes become 3, so it only shrinks). */
+static size_t jc_mangle(char *d, size_t n)
+{
+        size_t w = 0;
+        for (size_t r = 0; r < n;) {
+                unsigned char c = (unsigned char)d[r];
+                if (c >= 0xf0 && r + 3 < n) {
+                        unsigned long cp =
+                                (unsigned long)(c & 0x07) << 18 |
+                                (unsigned long)(d[r + 1] & 0x3f) << 12 |
+                                (unsigned long)(d[r + 2] & 0x3f) << 6 |
+                                (unsigned long)(d[r + 3] & 0x3f);
+                        if ((cp & 0xffff) >= 0xd800 &&
+                            (cp & 0xffff) <= 0xdfff) {
+                                memcpy(d + w, "\xef\xbf\xbd", 3);
+                                w += 3;
+                                r += 4;
+                                continue;
+                        }
+                        memmove(d + w, d + r, 4);
+                        w += 4;
+                        r += 4;
+                        continue;
+                }
+                d[w++] = d[r++];
+        }
+        d[w] = '\0';
+        return w;
+}
+
+static void check_string(const struct json_scan_span *s, json_object *o)
+{
+        size_t n = 0;
+        char *d = json_scan_string_dup(s, &n);
+        FUZZ_CHECK(d, "out of memory");
+        FUZZ_CHECK(d[n] == '\0', "decoded string not terminated");
+        char small[5];
+        size_t sn = json_scan_string_decode(s, small, sizeof(small));
+        FUZZ_CHECK(sn == n, "decode length %zu, dup %zu", sn, n);
+        size_t kept = n < sizeof(small) ? n : sizeof(small) - 1;
+        FUZZ_CHECK(memcmp(small, d, kept) == 0 && small[kept] == '\0',
+                   "short decode is not a prefix");
+        n = jc_mangle(d, n);
+        FUZZ_CHECK(d[n] == '\0', "decoded string not terminated");
+        size_t jn = (size_t)json_object_get_string_len(o);
+        FUZZ_CHECK(n == jn && memcmp(d, json_object_get_string(o), n) == 0,
+                   "string %.*s decodes to %zu bytes, json-c %zu",
+                   (int)(s->len > 200 ? 200 : s->len), s->p, n, jn);
+        free(d);
+}
+
+static void check_value(const struct json_scan_span *v, json_object *o)
+{
+        FUZZ_CHECK(same_type(v->type, o), "type %s, json-c %s",
+                   json_scan_type_name(v->type),
+                   o ? json_type_to_name(json_object_get_type(o)) : "null");
+        struct json_scan_iter it;
+        struct json_scan_span key, val;
+        if (v->type == JSON_SCAN_STRING) {
+                check_string(v, o);
+        } else if (v->type == JSON_SCAN_ARRAY) {
+                size_t n = json_object_array_length(o), i = 0;
+                FUZZ_CHECK(json_scan_array_count(v) == (long)n,
+                           "array count %ld, json-c %zu",
+                           json_scan_array_count(v), n);
+                json_scan_iter_init(&it, v);
+                while (json_scan_array_next(&it, &val)) {
+                        FUZZ_CHECK(i < n, "more elements than json-c");
+                        json_object *e = json_object_array_get_idx(o, i++);
+                        FUZZ_CHECK(same_type(val.type, e), "element type");
+                        if (val.type == JSON_SCAN_STRING)
+                                check_string(&val, e);
+                }
+                FUZZ_CHECK(i == n, "%zu elements, json-c %zu", i, n);
+        } else if (v->type == JSON_SCAN_OBJECT) {
+                json_scan_iter_init(&it, v);
+                while (json_scan_object_next(&it, &key, &val)) {
+                        size_t name_len = 0;
+                        char *name = json_scan_string_dup(&key, &name_len);
+                        FUZZ_CHECK(name, "out of memory");
+                        char *jc_name = strndup(name, name_len);
+                        FUZZ_CHECK(jc_name, "out of memory");
+                        jc_mangle(jc_name, strlen(jc_name));
+                        json_object *m = NULL;
+                        FUZZ_CHECK(json_object_object_get_ex(o, jc_name, &m),
+                                   "key \"%s\" unknown to json-c", name);
+                        FUZZ_CHECK(json_scan_key_eq(&key, name) &&
+                                           json_scan_key_eq_ci(&key, name),
+                                   "key_eq(\"%s\") false", name);
+                        /* the last member with that name is json-c's */
+                        struct json_scan_iter rest = it;
+                        struct json_scan_span k2, v2, last = val;
+                        while (json_scan_object_next(&rest, &k2, &v2))
+                                if (json_scan_key_eq(&k2, name))
+                                        last = v2;
+                        FUZZ_CHECK(same_type(last.type, m),
+                                   "member \"%s\": %s, json-c %s", name,
+                                   json_scan_type_name(last.type),
+                                   m ? json_type_to_name(
+                                               json_object_get_type(m))
+                                     : "null");
+                        if (last.type == JSON_SCAN_STRING)
+                                check_string(&last, m);
+                        free(jc_name);
+                        free(name);
+                }
+        }
+}
+
+/* An intentional difference: the byte json_scan stopped at. */
+static bool known_difference(const uint8_t *d, size_t size, size_t off)
+{
+        if (off < size && (d[off] < 0x20 || d[off] >= 0x80))
+                return true;
+        /* json-c reads NaN, Infinity, -Infinity and single-quoted
+         * strings even in strict mode */
+        if (off < size && (d[off] == 'N' || d[off] == 'I' || d[off] == '\''))
+                return true;
+        if (off == 0)
+                return false;
+        /* json-c's numbers: a leading zero ("01", "-01"), a fraction
+         * without digits ("1.", "1.e5") or without an integer part
+         * ("-.5"; ".5" it rejects) */
+        if (d[off - 1] == '0' && off < size && d[off] >= '0' && d[off] <= '9')
+                return true;
+        if (d[off - 1] == '-' && off < size && d[off] == '.')
+                return true;
+        return d[off - 1] == '.' &&
+               (off == size || d[off] < '0' || d[off] > '9');
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        char *text = malloc(size ? size : 1);
+        FUZZ_CHECK(text, "out of memory");
+        memcpy(text, data, size);
+
+        struct json_scan_span root;
+        size_t off = (size_t)-1;
+        int rc = json_scan_validate(text, size, &root, &off);
+        FUZZ_CHECK(off <= size, "err_off %zu past %zu", off, size);
+        bool jc_ok;
+        json_object *jc = jc_parse(data, size, &jc_ok);
+        if (rc == 0) {
+                FUZZ_CHECK(jc_ok, "json_scan accepts, json-c does not");
+                FUZZ_CHECK(root.p >= text && root.p + root.len <= text + size &&
+                                   root.len > 0,
+                           "root span outside the text");
+                check_value(&root, jc);
+        } else {
+                FUZZ_CHECK(rc == -1 && root.p == NULL &&
+                                   root.type == JSON_SCAN_NONE,
+                           "rejected with a root");
+                if (jc_ok)
+                        FUZZ_CHECK(known_difference(data, size, off),
+                                   "json-c accepts, json_scan stops at "
+                                   "offset %zu (byte 0x%02x)",
+                                   off, off < size ? data[off] : 0);
+        }
+        json_object_put(jc);
+        free(text);
+        return 0;
+}
