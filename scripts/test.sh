@@ -35,11 +35,14 @@ ctest --test-dir build --output-on-failure "$@"
 
 # The integration suite once more with the AddressSanitizer/UBSan build of
 # moka-bridge and moka-sim: a sanitizer report on a bridge's stderr is not a
-# JSON log line, so the harness fails the test. test_deploy is static checks
-# of the deployment files, the same in both builds. MOKA_SKIP_ASAN_IT=1 skips.
+# JSON log line, so the harness fails the test; bridges still running at a
+# test's end are stopped with SIGTERM so LeakSanitizer checks them too.
+# test_deploy (static checks of the deployment files) is the same in both
+# builds. MOKA_SKIP_ASAN_IT=1 skips this step.
 if [ "$#" -eq 0 ] && [ -z "${MOKA_SKIP_ASAN_IT:-}" ]; then
     echo "== integration tests under AddressSanitizer + UBSan"
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    MOKA_TEST_GRACEFUL_STOP=1 ASAN_OPTIONS=detect_leaks=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ctest --test-dir build-asan -L integration -E 'integration[.]test_deploy$' \
         --output-on-failure
 fi
