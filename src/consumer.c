@@ -80,7 +80,16 @@ struct consumer *consumer_create(const struct config *conf,
                 {"partition.assignment.strategy", "range,roundrobin"},
                 {"auto.commit.interval.ms", "1000"},
                 {"socket.nagle.disable", "true"},
-                {"queued.max.messages.kbytes", "16384"},
+                /* Prefetch and fetch sizes bound memory with a large
+                 * backlog: both queue limits apply per partition, and a
+                 * consumed message pins its whole fetch response until it
+                 * is destroyed, so an event waiting for its key holds a
+                 * response of up to fetch.max.bytes. A fetch still brings
+                 * thousands of typical events. */
+                {"queued.min.messages", "2000"},
+                {"queued.max.messages.kbytes", "2048"},
+                {"fetch.max.bytes", "1048576"},
+                {"max.partition.fetch.bytes", "262144"},
                 {"client.id", "moka-bridge"},
                 {NULL, NULL},
         };
