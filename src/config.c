@@ -253,7 +253,7 @@ static const struct config_key config_keys[] = {
                    "first attempt; 0 = unbounded."),
 
         CONFIG_INT("limits", "max_pending_events", limits_max_pending_events,
-                   5000, 1, 1000000,
+                   10000, 1, 1000000,
                    "Events consumed but not yet committable (all "
                    "partitions); when reached, fetching pauses until half "
                    "of them are done."),

@@ -342,7 +342,7 @@ static void test_sample_config_loads_with_password_from_env(void)
         CHECK_INT(conf->retry_base_ms, 200);
         CHECK_INT(conf->retry_cap_ms, 10000);
         CHECK_INT(conf->retry_max_elapsed_ms, 60000);
-        CHECK_INT(conf->limits_max_pending_events, 5000);
+        CHECK_INT(conf->limits_max_pending_events, 10000);
         CHECK_INT(conf->limits_shutdown_timeout_ms, 30000);
         CHECK_INT(conf->limits_max_event_bytes, 1048576);
         CHECK_STR(conf->admin_listen, "");
