@@ -15,20 +15,23 @@
 #include "json_scan.h"
 #include "redact.h"
 
-/* json-c's strict reading of text[0..len) as one whole document (one
- * past our depth limit, so depth is json_scan's business). *ok tells
+/* json-c's strict reading of text[0..len) as one whole document with a
+ * depth limit of `max_depth` (fuzz_json_parse_strict: one past ours, so
+ * depth is json_scan's business). *ok tells
  * whether json-c accepted it: a NULL result is also JSON null. The text
  * is copied with a NUL after it, which json-c needs to end a number at
  * the end of the input; a NUL inside the text makes json-c stop early,
  * and then it is not accepted. */
-static inline json_object *fuzz_json_parse_strict(const char *text,
-                                                  size_t len, bool *ok)
+static inline json_object *fuzz_json_parse_strict_depth(const char *text,
+                                                        size_t len,
+                                                        int max_depth,
+                                                        bool *ok)
 {
         char *copy = malloc(len + 1);
         FUZZ_CHECK(copy, "out of memory");
         memcpy(copy, text, len);
         copy[len] = '\0';
-        json_tokener *tok = json_tokener_new_ex(JSON_SCAN_MAX_DEPTH + 1);
+        json_tokener *tok = json_tokener_new_ex(max_depth);
         FUZZ_CHECK(tok, "out of memory");
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         json_object *o = json_tokener_parse_ex(tok, copy, (int)len + 1);
@@ -41,6 +44,13 @@ static inline json_object *fuzz_json_parse_strict(const char *text,
         json_tokener_free(tok);
         free(copy);
         return o;
+}
+
+static inline json_object *fuzz_json_parse_strict(const char *text,
+                                                  size_t len, bool *ok)
+{
+        return fuzz_json_parse_strict_depth(text, len, JSON_SCAN_MAX_DEPTH + 1,
+                                            ok);
 }
 
 /* The reference redaction: json-c's tree, the rule the bridge applied

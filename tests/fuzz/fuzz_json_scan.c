@@ -33,27 +33,14 @@
 #include <json-c/json.h>
 
 #include "fuzz_check.h"
+#include "fuzz_json.h"
 #include "json_scan.h"
 
+/* json-c strict at our own depth limit: the two should agree on depth. */
 static json_object *jc_parse(const uint8_t *data, size_t size, bool *ok)
 {
-        char *copy = malloc(size + 1);
-        FUZZ_CHECK(copy, "out of memory");
-        memcpy(copy, data, size);
-        copy[size] = '\0';
-        json_tokener *tok = json_tokener_new_ex(JSON_SCAN_MAX_DEPTH);
-        FUZZ_CHECK(tok, "out of memory");
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        json_object *o = json_tokener_parse_ex(tok, copy, (int)size + 1);
-        *ok = json_tokener_get_error(tok) == json_tokener_success &&
-              json_tokener_get_parse_end(tok) == size;
-        if (!*ok) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        free(copy);
-        return o;
+        return fuzz_json_parse_strict_depth((const char *)data, size,
+                                            JSON_SCAN_MAX_DEPTH, ok);
 }
 
 static bool same_type(enum json_scan_type t, json_object *o)
