@@ -272,3 +272,19 @@ def test_dealer_password_from_environment_or_file(harness, kafka, tmp_path, how)
     sent = r.update({"CustomerCode": "C2", "FirstName": "Ayşe"}, key="pw-%s" % uid())
     expect_reply(sent, r.reply_for(sent), operation="customer.update", status="success",
                  result_code="Success", attempts=1)
+
+
+def test_proxy_environment_is_not_used(harness, kafka):
+    """Moka is called directly: *_proxy variables in the environment (here a
+    proxy nobody listens on) must not divert or break the calls."""
+    sim = harness.start_sim()
+    dead = "http://127.0.0.1:9"
+    b = harness.start_bridge(sim, secrets=SECRETS,
+                             env={"http_proxy": dead, "HTTPS_PROXY": dead,
+                                  "ALL_PROXY": dead})
+    r = Running(kafka, sim, b)
+    # auto-* customers are created by moka-sim on first use
+    sent = r.update({"CustomerCode": "auto-proxy-%s" % uid(), "FirstName": "Via"},
+                    key="proxy-%s" % uid())
+    expect_reply(sent, r.reply_for(sent), operation="customer.update",
+                 status="success", result_code="Success", attempts=1)
