@@ -109,7 +109,8 @@ log: {{ level = "warn"; }};
     with open(f"/proc/{bridge.pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    user, sys_ = int(fields[11]) / ticks, int(fields[12]) / ticks
+    cpu = user + sys_
     with open(f"/proc/{bridge.pid}/status") as f:
         hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
     bridge.terminate()
@@ -128,6 +129,7 @@ log: {{ level = "warn"; }};
         "events_per_s_total": round(a.events / (t1 - t0)),
         "events_per_s_after_first_reply": round(steady),
         "cpu_s": cpu, "cpu_us_per_event": round(cpu * 1e6 / a.events, 1),
+        "cpu_user_s": user, "cpu_sys_s": sys_,
         "peak_rss_kb": int(hwm)}))
     return 0
 

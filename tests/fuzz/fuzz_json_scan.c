@@ -16,15 +16,17 @@
  *       the "." after "-"), NaN, Infinity, -Infinity and 'single-quoted'
  *       strings and keys (the scanner stops at the 'N', 'I' or quote);
  *   - err_off is within the input; a rejected document gives no root;
- *   - a root string decodes to json-c's bytes (escapes, surrogate pairs,
- *     lone surrogates as U+FFFD, NUL inside), but for a json-c bug: it
- *     reads a correct pair for U+xD800..U+xDFFF (e.g. U+1DA00) as U+FFFD
- *     (jc_mangle); json_scan_string_decode into
+ *   - every string decodes as the reference decoder (ref_decode: escapes,
+ *     surrogate pairs, lone surrogates as U+FFFD, NUL inside) reads it,
+ *     and json-c reads it as the same decoder with json-c's surrogate bug
+ *     (pairs for U+xD800..U+xDFFF, e.g. U+1DA00) does: the scanner agrees
+ *     with json-c wherever that bug does not show, and the model of the bug
+ *     is checked too; json_scan_string_decode into
  *     a short buffer gives a prefix of it and the full length;
  *   - arrays: as many elements as json-c sees, strings among them decoded
  *     alike; objects: every key, read as a C string, is one json-c has,
  *     json_scan_key_eq() agrees with it, and the value of the last member
- *     with that key in json-c's reading (cut at a NUL, jc_mangle'd: keys
+ *     with that key in json-c's reading (cut at a NUL, with its bug: keys
  *     the scanner tells apart can be one to json-c) has json-c's type. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,50 +70,135 @@ static bool same_type(enum json_scan_type t, json_object *o)
         return false;
 }
 
-/* json-c 0.16 turns a correct surrogate pair into U+FFFD when the low 16
- * bits of the code point fall in D800..DFFF (U+1D800..U+1DFFF, ...: the
- * pair "\ud836\ude00" reads as U+FFFD, not U+1DA00). The scanner decodes
- * those correctly; this gives json-c's reading of the scanner's bytes, in
- * place (4 bytes become 3, so it only shrinks). */
-static size_t jc_mangle(char *d, size_t n)
+/* A reference decoder of a string's escapes, written from RFC 8259, with
+ * json-c 0.16's surrogate bug as an option. json-c tests "high/low
+ * surrogate" on the whole code point with a 0xFC00 mask, also after a pair
+ * was combined: a pair whose code point has its low 16 bits in D800..DBFF
+ * (U+1D800, U+1DA00, ...) is then held as if it were a high surrogate
+ * (U+FFFD, unless a low surrogate escape follows and combines with it:
+ * "\ud836\ude00\ude00" reads as U+90200), one in DC00..DFFF reads as a lone
+ * low surrogate (U+FFFD). With jsonc_bugs the result must be json-c's bytes
+ * (checked on every string, which also checks the model); without, the
+ * scanner's: the two agree wherever no such pair occurs. The span is a
+ * string the scanner accepted, so its escapes are well formed. Caller
+ * frees; *len excludes the NUL added after it. */
+static size_t put_utf8(char *o, unsigned long c)
 {
-        size_t w = 0;
-        for (size_t r = 0; r < n;) {
-                unsigned char c = (unsigned char)d[r];
-                if (c >= 0xf0 && r + 3 < n) {
-                        unsigned long cp =
-                                (unsigned long)(c & 0x07) << 18 |
-                                (unsigned long)(d[r + 1] & 0x3f) << 12 |
-                                (unsigned long)(d[r + 2] & 0x3f) << 6 |
-                                (unsigned long)(d[r + 3] & 0x3f);
-                        if ((cp & 0xffff) >= 0xd800 &&
-                            (cp & 0xffff) <= 0xdfff) {
-                                memcpy(d + w, "\xef\xbf\xbd", 3);
-                                w += 3;
-                                r += 4;
-                                continue;
-                        }
-                        memmove(d + w, d + r, 4);
-                        w += 4;
-                        r += 4;
-                        continue;
-                }
-                d[w++] = d[r++];
+        if (c < 0x80) {
+                o[0] = (char)c;
+                return 1;
         }
-        d[w] = '\0';
-        return w;
+        if (c < 0x800) {
+                o[0] = (char)(0xc0 | c >> 6);
+                o[1] = (char)(0x80 | (c & 0x3f));
+                return 2;
+        }
+        if (c < 0x10000) {
+                o[0] = (char)(0xe0 | c >> 12);
+                o[1] = (char)(0x80 | (c >> 6 & 0x3f));
+                o[2] = (char)(0x80 | (c & 0x3f));
+                return 3;
+        }
+        o[0] = (char)(0xf0 | c >> 18);
+        o[1] = (char)(0x80 | (c >> 12 & 0x3f));
+        o[2] = (char)(0x80 | (c >> 6 & 0x3f));
+        o[3] = (char)(0x80 | (c & 0x3f));
+        return 4;
 }
 
-/* A key as json-c stores it: a C string (cut at an escaped NUL) with
- * jc_mangle's U+FFFD. Two keys the scanner tells apart can be one key to
- * json-c ("\ud837\ude00" and "\ud837\ude01" both read as U+FFFD), and
- * json-c keeps the last member of such a group. Caller frees. */
+static unsigned long hex4(const char *p)
+{
+        unsigned long v = 0;
+        for (int i = 0; i < 4; i++) {
+                char c = p[i];
+                v = v << 4 | (unsigned long)(c <= '9'   ? c - '0'
+                                             : c <= 'F' ? c - 'A' + 10
+                                                        : c - 'a' + 10);
+        }
+        return v;
+}
+
+static char unescape(char c)
+{
+        switch (c) {
+        case 'b': return '\b';
+        case 'f': return '\f';
+        case 'n': return '\n';
+        case 'r': return '\r';
+        case 't': return '\t';
+        default: return c; /* " \\ / */
+        }
+}
+
+#define REPLACEMENT "\xef\xbf\xbd"
+
+static char *ref_decode(const struct json_scan_span *s, bool jsonc_bugs,
+                        size_t *len)
+{
+        const char *p = s->p + 1, *end = s->p + s->len - 1;
+        /* an escape of k bytes never gives more than k bytes */
+        char *out = malloc(s->len);
+        FUZZ_CHECK(out, "out of memory");
+        size_t n = 0;
+        unsigned long high = 0; /* a held (pseudo-)high surrogate */
+        while (p < end) {
+                if (*p != '\\' || p[1] != 'u') {
+                        if (high) {
+                                memcpy(out + n, REPLACEMENT, 3);
+                                n += 3;
+                                high = 0;
+                        }
+                        if (*p == '\\') {
+                                out[n++] = unescape(p[1]);
+                                p += 2;
+                        } else {
+                                out[n++] = *p++;
+                        }
+                        continue;
+                }
+                unsigned long c = hex4(p + 2);
+                p += 6;
+                if (high) {
+                        bool low = (c & 0xfc00) == 0xdc00;
+                        if (low)
+                                c = ((high & 0x3ff) << 10 | (c & 0x3ff)) +
+                                    0x10000;
+                        high = 0;
+                        if (!low) {
+                                memcpy(out + n, REPLACEMENT, 3);
+                                n += 3;
+                        } else if (!jsonc_bugs) {
+                                n += put_utf8(out + n, c);
+                                continue;
+                        }
+                }
+                if ((c & 0xfc00) == 0xd800) {
+                        high = c;
+                } else if ((c & 0xfc00) == 0xdc00) {
+                        memcpy(out + n, REPLACEMENT, 3);
+                        n += 3;
+                } else {
+                        n += put_utf8(out + n, c);
+                }
+        }
+        if (high) {
+                memcpy(out + n, REPLACEMENT, 3);
+                n += 3;
+        }
+        FUZZ_CHECK(n < s->len, "reference decode overran");
+        out[n] = '\0';
+        *len = n;
+        return out;
+}
+
+/* A key as json-c stores it: a C string (cut at an escaped NUL), read with
+ * its bug. Keys the scanner tells apart can be one to json-c
+ * ("\ud837\ude00" and "\ud837\ude01" both read as U+FFFD), and json-c
+ * keeps the last member of such a group. Caller frees. */
 static char *jc_key(const struct json_scan_span *key)
 {
-        char *k = json_scan_string_dup(key, NULL);
-        FUZZ_CHECK(k, "out of memory");
-        jc_mangle(k, strlen(k));
-        return k;
+        size_t n;
+        return ref_decode(key, true, &n);
 }
 
 static void check_string(const struct json_scan_span *s, json_object *o)
@@ -126,12 +213,17 @@ static void check_string(const struct json_scan_span *s, json_object *o)
         size_t kept = n < sizeof(small) ? n : sizeof(small) - 1;
         FUZZ_CHECK(memcmp(small, d, kept) == 0 && small[kept] == '\0',
                    "short decode is not a prefix");
-        n = jc_mangle(d, n);
-        FUZZ_CHECK(d[n] == '\0', "decoded string not terminated");
-        size_t jn = (size_t)json_object_get_string_len(o);
-        FUZZ_CHECK(n == jn && memcmp(d, json_object_get_string(o), n) == 0,
-                   "string %.*s decodes to %zu bytes, json-c %zu",
-                   (int)(s->len > 200 ? 200 : s->len), s->p, n, jn);
+        size_t rn, jn = (size_t)json_object_get_string_len(o);
+        char *r = ref_decode(s, false, &rn);
+        FUZZ_CHECK(n == rn && memcmp(d, r, n) == 0,
+                   "string %.*s decodes to %zu bytes, the reference %zu",
+                   (int)(s->len > 200 ? 200 : s->len), s->p, n, rn);
+        free(r);
+        r = ref_decode(s, true, &rn);
+        FUZZ_CHECK(rn == jn && memcmp(r, json_object_get_string(o), jn) == 0,
+                   "string %.*s: json-c reads %zu bytes, its model %zu",
+                   (int)(s->len > 200 ? 200 : s->len), s->p, jn, rn);
+        free(r);
         free(d);
 }
 
