@@ -7,6 +7,7 @@ RSS of the moka-bridge process.
 
   bench/e2e_smoke.py --brokers HOST:PORT --moka-url URL [--events N] [--keys K]
                      [--delivery at-least-once|exactly-once] [--env NAME=VALUE ...]
+                     [--conf 'GROUP: { KEY = VALUE; };' ...]
 
 --env passes extra MOKA_BRIDGE_* variables to the bridge (e.g.
 --env MOKA_BRIDGE_KAFKA_TRANSACTION_INTERVAL_MS=200). In exactly-once mode
@@ -48,6 +49,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--delivery", default="at-least-once",
                     choices=("at-least-once", "exactly-once"))
+    ap.add_argument("--conf", action="append", default=[], metavar="TEXT",
+                    help="extra libconfig text appended to the generated "
+                         "configuration, e.g. 'limits: { max_pending_events = 5000; };'")
+    ap.add_argument("--kafka-properties", default="", metavar="TEXT",
+                    help="librdkafka properties in libconfig syntax, put in "
+                         "kafka.properties, e.g. 'fetch_max_bytes = 4194304;'")
     ap.add_argument("--env", action="append", default=[],
                     metavar="NAME=VALUE",
                     help="extra environment variable for moka-bridge")
@@ -74,12 +81,15 @@ def main():
     conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
     conf.write(f"""
 kafka: {{ brokers = "{a.brokers}"; group_id = "bench-{run}";
-         delivery = "{a.delivery}"; transactional_id = "bench-{run}"; }};
+         delivery = "{a.delivery}"; transactional_id = "bench-{run}";
+         properties: {{ {a.kafka_properties} }}; }};
 moka: {{ base_url = "{a.moka_url}"; dealer_code = "1731"; username = "TestMoka2";
         password = "HYSYHDS8DU8HU"; tls_verify = false; }};
 topics: {{ customer_update = "{cu}"; sale_list = "{sl}"; }};
 log: {{ level = "warn"; }};
 """)
+    for extra in a.conf:
+        conf.write(extra + "\n")
     conf.close()
     watch = Consumer({"bootstrap.servers": a.brokers, "group.id": "bench-watch-" + run})
     t0 = time.time()

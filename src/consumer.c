@@ -80,16 +80,24 @@ struct consumer *consumer_create(const struct config *conf,
                 {"partition.assignment.strategy", "range,roundrobin"},
                 {"auto.commit.interval.ms", "1000"},
                 {"socket.nagle.disable", "true"},
-                /* Prefetch and fetch sizes bound memory with a large
-                 * backlog: both queue limits apply per partition, and a
-                 * consumed message pins its whole fetch response until it
-                 * is destroyed, so an event waiting for its key holds a
-                 * response of up to fetch.max.bytes. A fetch still brings
-                 * thousands of typical events. */
-                {"queued.min.messages", "2000"},
+                /* The prefetch queue. With the high-level consumer both
+                 * limits apply to the one queue all partitions share (the
+                 * partitions' queues forward to it), whichever is reached
+                 * first. When it is full, librdkafka 2.0.2 stops fetching
+                 * and decides again only when its broker thread wakes (at
+                 * the latest after a second), so the queue must hold more
+                 * than a second of work or the bridge starves: 2,000
+                 * messages held scenario a of the benchmark to ~16,000
+                 * events/s, 30,000 (or 2 MB) lets it run at ~33,000. The
+                 * bridge holds at its pending-event limit instead of
+                 * pausing (bridge_consume), so this queue is kept, not
+                 * dropped and fetched again. Events copy their record out
+                 * of the message (event.c), so a waiting event pins no
+                 * fetch response. */
+                {"queued.min.messages", "30000"},
                 {"queued.max.messages.kbytes", "2048"},
                 {"fetch.max.bytes", "1048576"},
-                {"max.partition.fetch.bytes", "262144"},
+                {"max.partition.fetch.bytes", "524288"},
                 {"client.id", "moka-bridge"},
                 {NULL, NULL},
         };

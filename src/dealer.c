@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
 
 #include "event.h"
 
@@ -12,19 +11,19 @@ struct dealer *dealer_create(const struct dealer_options *opts, char *errstr,
                              size_t errstr_size)
 {
         struct dealer *d = calloc(1, sizeof(*d));
-        json_object *empty = json_object_new_object();
-        if (!d || !empty)
+        if (!d)
                 goto oom;
         d->name = strdup(opts->name);
         d->auth = moka_auth_create(opts->dealer_code, opts->username,
                                    opts->password);
         if (!d->name || !d->auth)
                 goto oom;
-        d->probe_body = moka_request_customer_update(d->auth, empty,
+        /* UpdateCustomer with an empty request: Moka answers it without a
+         * side effect */
+        d->probe_body = moka_request_customer_update(d->auth, "{}", 2,
                                                      &d->probe_len);
         if (!d->probe_body)
                 goto oom;
-        json_object_put(empty);
         ratelimit_init(&d->rate, opts->rate_limit, opts->rate_burst,
                        timer_now_us());
         outage_init(&d->outage, opts->outage_threshold);
@@ -32,7 +31,6 @@ struct dealer *dealer_create(const struct dealer_options *opts, char *errstr,
         timer_entry_init(&d->probe_timer);
         return d;
 oom:
-        json_object_put(empty);
         dealer_destroy(d);
         snprintf(errstr, errstr_size, "dealer %s: out of memory",
                  opts->name);

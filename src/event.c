@@ -294,96 +294,156 @@ int event_validate_sale_list(const void *value, size_t len, char *errbuf,
         return rc;
 }
 
-static char *event_header_dup(rd_kafka_message_t *msg, const char *name)
+static char *event_header_dup(const struct event *ev, const char *name)
 {
-        rd_kafka_headers_t *hdrs = NULL;
         const void *val;
         size_t size;
-        if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            rd_kafka_header_get_last(hdrs, name, &val, &size) !=
+        if (!ev->src.headers ||
+            rd_kafka_header_get_last(ev->src.headers, name, &val, &size) !=
                     RD_KAFKA_RESP_ERR_NO_ERROR ||
             !val)
                 return NULL;
         return strndup(val, size);
 }
 
-static void event_derive_order_key(struct event *ev)
+/* Copies what the event keeps of `msg` into ev->src (one allocation for
+ * key and value; the headers are detached, not copied). */
+static int event_take_source(struct event *ev, rd_kafka_message_t *msg,
+                             const char *topic)
 {
-        if (ev->msg->key_len > 0) {
-                ev->order_key = ev->msg->key;
-                ev->order_key_len = ev->msg->key_len;
-                return;
+        struct event_source *s = &ev->src;
+        s->topic = topic;
+        s->partition = msg->partition;
+        s->offset = msg->offset;
+        rd_kafka_timestamp_type_t tstype;
+        s->timestamp_ms = rd_kafka_message_timestamp(msg, &tstype);
+        size_t key_len = msg->key ? msg->key_len : 0;
+        s->data = malloc(key_len + msg->len + 1);
+        if (!s->data)
+                return -1;
+        if (msg->key) {
+                memcpy(s->data, msg->key, key_len);
+                s->key = s->data;
+                s->key_len = key_len;
+        }
+        char *value = s->data + key_len;
+        if (msg->len)
+                memcpy(value, msg->payload, msg->len);
+        value[msg->len] = '\0';
+        s->value = msg->payload ? value : NULL;
+        s->len = msg->payload ? msg->len : 0;
+        rd_kafka_headers_t *hdrs = NULL;
+        if (rd_kafka_message_detach_headers(msg, &hdrs) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+                s->headers = hdrs;
+        return 0;
+}
+
+static int event_derive_order_key(struct event *ev, json_object *request)
+{
+        if (ev->src.key_len > 0) {
+                ev->order_key = ev->src.key;
+                ev->order_key_len = ev->src.key_len;
+                return 0;
         }
         json_object *v;
-        if (!ev->request)
-                return;
-        if (json_object_object_get_ex(ev->request, "CustomerCode", &v) &&
+        if (!request)
+                return 0;
+        if (json_object_object_get_ex(request, "CustomerCode", &v) &&
             json_object_get_string_len(v) > 0) {
-                /* points into `request`, which lives as long as the event */
-                ev->order_key = json_object_get_string(v);
-                ev->order_key_len = (size_t)json_object_get_string_len(v);
-        } else if (json_object_object_get_ex(ev->request, "DealerCustomerId",
+                size_t n = (size_t)json_object_get_string_len(v);
+                ev->order_key_owned = malloc(n);
+                if (!ev->order_key_owned)
+                        return -1;
+                memcpy(ev->order_key_owned, json_object_get_string(v), n);
+                ev->order_key = ev->order_key_owned;
+                ev->order_key_len = n;
+        } else if (json_object_object_get_ex(request, "DealerCustomerId",
                                              &v)) {
                 int n = snprintf(ev->order_key_buf, sizeof(ev->order_key_buf),
                                  "id:%" PRId64, json_object_get_int64(v));
                 ev->order_key = ev->order_key_buf;
                 ev->order_key_len = (size_t)n;
         }
+        return 0;
 }
 
-struct event *event_create(rd_kafka_message_t *msg, enum moka_operation op,
-                           size_t max_event_bytes)
+/* Keeps what the event needs of the validated request: its text (the
+ * Moka call's DealerCustomerRequest) and the customer's password, which
+ * replies must not echo. */
+static int event_keep_request(struct event *ev, json_object *request)
 {
+        size_t len = 0;
+        const char *text = json_object_to_json_string_length(
+                request, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                &len);
+        if (!text || !(ev->request_json = malloc(len + 1)))
+                return -1;
+        memcpy(ev->request_json, text, len + 1);
+        ev->request_len = len;
+        json_object *pw;
+        if (json_object_object_get_ex(request, "Password", &pw) &&
+            !(ev->customer_password = strdup(json_object_get_string(pw))))
+                return -1;
+        return 0;
+}
+
+struct event *event_create(rd_kafka_message_t *msg, const char *topic,
+                           enum moka_operation op, size_t max_event_bytes)
+{
+        json_object *request = NULL; /* dropped before returning */
         struct event *ev = calloc(1, sizeof(*ev));
-        if (!ev) {
+        if (!ev || event_take_source(ev, msg, topic) != 0) {
                 rd_kafka_message_destroy(msg);
+                free(ev);
                 return NULL;
         }
-        ev->msg = msg;
+        rd_kafka_message_destroy(msg);
+        const struct event_source *src = &ev->src;
         ev->op = op;
         timer_entry_init(&ev->timer);
         ev->reply_rec.ev = ev;
         ev->dlq_rec.ev = ev;
         ev->dlq_rec.is_dlq = true;
 
-        ev->reply_topic = event_header_dup(msg, "reply-topic");
-        ev->dealer_name = event_header_dup(msg, "moka-dealer");
+        ev->reply_topic = event_header_dup(ev, "reply-topic");
+        ev->dealer_name = event_header_dup(ev, "moka-dealer");
         ev->invalid_code = "Bridge.InvalidEvent";
         ev->sale_count = -1;
-        ev->correlation_id = event_header_dup(msg, "correlation-id");
+        ev->correlation_id = event_header_dup(ev, "correlation-id");
         if (!ev->correlation_id &&
-            asprintf(&ev->correlation_id, "%s/%" PRId32 "/%" PRId64,
-                     rd_kafka_topic_name(msg->rkt), msg->partition,
-                     msg->offset) < 0)
+            asprintf(&ev->correlation_id, "%s/%" PRId32 "/%" PRId64, topic,
+                     src->partition, src->offset) < 0)
                 ev->correlation_id = NULL;
         if (!ev->correlation_id)
                 goto oom;
 
         char err[512];
-        if (msg->len > max_event_bytes) {
+        if (src->len > max_event_bytes) {
                 snprintf(err, sizeof(err),
                          "value: %zu bytes, more than limits.max_event_bytes "
                          "(%zu)",
-                         msg->len, max_event_bytes);
+                         src->len, max_event_bytes);
         } else if (op == MOKA_OP_CUSTOMER_UPDATE) {
-                ev->request = event_validate_customer_update(
-                        msg->payload, msg->len, err, sizeof(err));
-        } else if (event_validate_sale_list(msg->payload, msg->len, err,
+                request = event_validate_customer_update(
+                        src->value, src->len, err, sizeof(err));
+        } else if (event_validate_sale_list(src->value, src->len, err,
                                             sizeof(err)) == 0) {
                 err[0] = '\0';
         }
-        if (op == MOKA_OP_CUSTOMER_UPDATE ? !ev->request : err[0] != '\0') {
+        if (op == MOKA_OP_CUSTOMER_UPDATE ? !request : err[0] != '\0') {
                 ev->invalid = strdup(err);
                 if (!ev->invalid)
                         goto oom;
         }
-        json_object *pw;
-        if (ev->request &&
-            json_object_object_get_ex(ev->request, "Password", &pw))
-                ev->customer_password = json_object_get_string(pw);
-        event_derive_order_key(ev);
+        if (request && event_keep_request(ev, request) != 0)
+                goto oom;
+        if (event_derive_order_key(ev, request) != 0)
+                goto oom;
+        json_object_put(request);
         return ev;
 oom:
+        json_object_put(request);
         event_destroy(ev);
         return NULL;
 }
@@ -392,7 +452,19 @@ void event_destroy(struct event *ev)
 {
         if (!ev)
                 return;
-        json_object_put(ev->request);
+        /* Secrets do not linger in freed memory: the body holds the
+         * dealer's password and CheckKey, the request the customer's. */
+        if (ev->customer_password) {
+                explicit_bzero(ev->customer_password,
+                               strlen(ev->customer_password));
+                explicit_bzero(ev->request_json, ev->request_len);
+        }
+        if (ev->body_owned)
+                explicit_bzero(ev->body_owned, ev->body_len);
+        free(ev->request_json);
+        free(ev->customer_password);
+        free(ev->order_key_owned);
+        free(ev->last_cause);
         free(ev->invalid);
         free(ev->correlation_id);
         free(ev->reply_topic);
@@ -403,7 +475,8 @@ void event_destroy(struct event *ev)
                 rd_kafka_headers_destroy(ev->reply_hdrs);
         if (ev->dlq_hdrs)
                 rd_kafka_headers_destroy(ev->dlq_hdrs);
-        if (ev->msg)
-                rd_kafka_message_destroy(ev->msg);
+        if (ev->src.headers)
+                rd_kafka_headers_destroy(ev->src.headers);
+        free(ev->src.data);
         free(ev);
 }

@@ -1,10 +1,11 @@
 /* Events: one consumed input record, from parsing to its last delivery
  * report.
  *
- * event_create() parses and validates the value (the validation rules of
- * the contract live here), derives the ordering key and correlation id, and
- * keeps the rdkafka message, whose key, value and headers the DLQ record
- * reuses byte for byte. The bridge owns events; an event is destroyed only
+ * event_create() copies the record out of the rdkafka message (struct
+ * event_source: the DLQ record reuses its key, value and headers byte for
+ * byte) and destroys the message, parses and validates the value (the
+ * validation rules of the contract live here), and derives the ordering key
+ * and correlation id. The bridge owns events; an event is destroyed only
  * when it is neither in the HTTP layer nor waiting for delivery reports. */
 #ifndef MOKA_BRIDGE_EVENT_H
 #define MOKA_BRIDGE_EVENT_H
@@ -43,13 +44,36 @@ struct event_record {
         bool acked;     /* the broker acknowledged it */
 };
 
+/* The consumed record, copied out of librdkafka's message, which
+ * event_create() destroys at once: a message pins its whole fetch response
+ * (up to max.partition.fetch.bytes of other records) for as long as it
+ * lives, so events waiting behind their key held many responses and memory
+ * grew with the backlog's spread, not with the pending-event limit. */
+struct event_source {
+        const char *topic; /* the input topic, borrowed from the caller: it
+                            * must outlive the event (the configuration) */
+        int32_t partition;
+        int64_t offset;
+        int64_t timestamp_ms; /* -1 when the record has none */
+        const char *key;      /* NULL: the record has no key (not "") */
+        size_t key_len;
+        const char *value;    /* NULL: null value; else NUL after len */
+        size_t len;
+        rd_kafka_headers_t *headers; /* detached from the message: owned,
+                                      * or NULL when it had none */
+        char *data;                  /* owns key and value */
+};
+
 struct event {
-        rd_kafka_message_t *msg; /* owned */
+        struct event_source src;
         enum moka_operation op;
         enum event_stage stage;
 
         /* validation */
-        json_object *request; /* normalized DealerCustomerRequest, owned */
+        /* the normalized DealerCustomerRequest as JSON text, owned (not a
+         * json-c tree: a pending event keeps it, and a tree is ~1 KB) */
+        char *request_json;
+        size_t request_len;
         char *invalid;        /* why the event is invalid, or NULL */
         const char *invalid_code; /* its result code, Bridge.InvalidEvent
                                    * unless set otherwise */
@@ -58,11 +82,13 @@ struct event {
         struct dealer *dealer; /* whose credentials call Moka */
         bool reply_topic_ok;  /* it is on the allow-list: replies go there */
         long sale_count;      /* GetSaleList: sales in Moka's answer */
-        const char *customer_password; /* inside `request`, for redaction */
+        char *customer_password; /* copy, for redaction; owned or NULL */
 
         /* ordering and identity */
-        const void *order_key; /* into msg key or order_key_buf */
+        const void *order_key; /* into src.key, order_key_owned or
+                                * order_key_buf */
         size_t order_key_len;  /* 0 = no ordering constraint */
+        char *order_key_owned; /* a copy of CustomerCode, or NULL */
         char order_key_buf[32];
         char *correlation_id; /* owned */
 
@@ -90,7 +116,8 @@ struct event {
         uint64_t call_started_us; /* of the call in flight, for metrics */
         uint64_t first_failure_us; /* first transient failure, 0 = none */
         uint64_t outage_epoch;     /* outages ended before its budget began */
-        char last_cause[256];
+        char *last_cause; /* why the last call failed; allocated on the
+                           * first failure (most events have none) */
 
         /* publishing: the rendered records are kept until acknowledged so a
          * failed delivery can be produced again */
@@ -103,13 +130,14 @@ struct event {
         bool abandoned; /* partition revoked / shutdown deadline passed */
 };
 
-/* Takes ownership of `msg` (also on failure, when it is destroyed).
+/* Takes ownership of `msg` and destroys it before returning (also on
+ * failure); `topic` is its topic's name, borrowed for the event's life.
  * Never fails for bad input: an invalid value yields an event with
  * `invalid` set. Returns NULL only when out of memory. */
-struct event *event_create(rd_kafka_message_t *msg, enum moka_operation op,
-                           size_t max_event_bytes);
+struct event *event_create(rd_kafka_message_t *msg, const char *topic,
+                           enum moka_operation op, size_t max_event_bytes);
 
-/* Frees the event and its message; accepts NULL. */
+/* Frees the event and its copy of the record; accepts NULL. */
 void event_destroy(struct event *ev);
 
 /* Validates a customer-update value and returns the normalized request

@@ -16,11 +16,19 @@
 /* Largest Moka answer we buffer; a sale list of 50,000 sales is ~25 MB. */
 #define HTTP_MAX_BODY (256u * 1024u * 1024u)
 
+/* libcurl's receive buffer, per handle (it keeps one per pooled handle, so
+ * 256 of them): an UpdateCustomer answer is about 1 KB, so 4 KB instead of
+ * the default 16 KB saves 3 MB; sale lists, up to megabytes, read in
+ * 64 KB chunks. */
+#define HTTP_RECV_BUFFER_SMALL 4096L
+#define HTTP_RECV_BUFFER_LARGE 65536L
+
 struct http_request {
         struct http_request *pool_next;
         struct http_request *all_next; /* every request ever created */
         bool running;
         CURL *easy;
+        long recv_buffer; /* CURLOPT_BUFFERSIZE set on `easy` */
         void *owner;
         char *body;
         size_t len;
@@ -141,6 +149,8 @@ static struct http_request *http_request_new(struct http *h)
          * *_proxy environment variables on every request. */
         curl_easy_setopt(e, CURLOPT_PROXY, "");
         curl_easy_setopt(e, CURLOPT_URL, h->url[0]);
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, HTTP_RECV_BUFFER_SMALL);
+        req->recv_buffer = HTTP_RECV_BUFFER_SMALL;
         return req;
 }
 
@@ -295,6 +305,14 @@ struct http_request *http_start(struct http *h, enum moka_operation op,
          * decoding costs every small UpdateCustomer answer CPU. */
         curl_easy_setopt(req->easy, CURLOPT_ACCEPT_ENCODING,
                          op == MOKA_OP_SALE_LIST ? "" : NULL);
+        /* changing it makes libcurl reallocate the buffer: only on a
+         * change of operation */
+        long recv_buffer = op == MOKA_OP_SALE_LIST ? HTTP_RECV_BUFFER_LARGE
+                                                   : HTTP_RECV_BUFFER_SMALL;
+        if (req->recv_buffer != recv_buffer) {
+                curl_easy_setopt(req->easy, CURLOPT_BUFFERSIZE, recv_buffer);
+                req->recv_buffer = recv_buffer;
+        }
         curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)len);

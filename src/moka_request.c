@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 const char *moka_operation_path(enum moka_operation op)
@@ -110,17 +111,28 @@ void moka_auth_destroy(struct moka_auth *auth)
 }
 
 char *moka_request_customer_update(const struct moka_auth *auth,
-                                   json_object *request, size_t *len)
+                                   const char *request_json,
+                                   size_t request_len, size_t *len)
 {
-        const char *req = json_object_to_json_string_ext(
-                request, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        size_t cap = strlen(auth->block) + strlen(req) + 80;
-        char *body = malloc(cap);
+        static const char head[] = "{\"DealerCustomerAuthentication\":";
+        static const char mid[] = ",\"DealerCustomerRequest\":";
+        size_t block_len = strlen(auth->block);
+        size_t n = sizeof(head) - 1 + block_len + sizeof(mid) - 1 +
+                   request_len + 1;
+        char *body = malloc(n + 1);
         if (!body)
                 return NULL;
-        *len = (size_t)snprintf(body, cap,
-                                "{\"DealerCustomerAuthentication\":%s,"
-                                "\"DealerCustomerRequest\":%s}",
-                                auth->block, req);
+        char *w = body;
+        memcpy(w, head, sizeof(head) - 1);
+        w += sizeof(head) - 1;
+        memcpy(w, auth->block, block_len);
+        w += block_len;
+        memcpy(w, mid, sizeof(mid) - 1);
+        w += sizeof(mid) - 1;
+        memcpy(w, request_json, request_len);
+        w += request_len;
+        *w++ = '}';
+        *w = '\0';
+        *len = n;
         return body;
 }

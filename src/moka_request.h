@@ -8,7 +8,6 @@
 
 #include <stddef.h>
 
-#include <json-c/json.h>
 
 enum moka_operation {
         MOKA_OP_CUSTOMER_UPDATE = 0,
@@ -43,9 +42,11 @@ struct moka_auth *moka_auth_create(const char *dealer_code,
 /* Wipes the secrets and frees; accepts NULL. */
 void moka_auth_destroy(struct moka_auth *auth);
 
-/* The UpdateCustomer body for a validated DealerCustomerRequest object.
+/* The UpdateCustomer body around a validated DealerCustomerRequest given
+ * as JSON text (event.c keeps it so; the text is spliced in as it is).
  * Returns a malloc'd string (caller frees) and its length in *len. */
 char *moka_request_customer_update(const struct moka_auth *auth,
-                                   json_object *request, size_t *len);
+                                   const char *request_json,
+                                   size_t request_len, size_t *len);
 
 #endif

@@ -146,10 +146,12 @@ rd_kafka_resp_err_t publisher_produce(struct publisher *p,
                                       struct event_record *rec)
 {
         struct event *ev = rec->ev;
-        rd_kafka_message_t *in = ev->msg;
+        const struct event_source *in = &ev->src;
         rd_kafka_topic_t *rkt =
                 rec->is_dlq ? p->dlq_rkt[ev->op] : p->reply_rkt[ev->op];
-        void *value = rec->is_dlq ? in->payload : ev->reply_value;
+        /* librdkafka does not write through a value or key given
+         * without RD_KAFKA_MSG_F_FREE/COPY; the casts drop const only */
+        void *value = rec->is_dlq ? (void *)in->value : ev->reply_value;
         size_t len = rec->is_dlq ? in->len : ev->reply_len;
         rd_kafka_headers_t *hdrs = rd_kafka_headers_copy(
                 rec->is_dlq ? ev->dlq_hdrs : ev->reply_hdrs);
@@ -173,7 +175,7 @@ rd_kafka_resp_err_t publisher_produce(struct publisher *p,
                         p->rk, RD_KAFKA_V_RKT(rkt),
                         RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
                         RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_VALUE(value, len),
-                        RD_KAFKA_V_KEY(in->key, in->key_len),
+                        RD_KAFKA_V_KEY((void *)in->key, in->key_len),
                         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(rec),
                         RD_KAFKA_V_END);
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 100)

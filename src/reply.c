@@ -109,7 +109,7 @@ static void reply_str(struct reply_buf *b, const char *s)
 char *reply_render_value(const struct event *ev, const struct reply_outcome *o,
                          const char *completed_at, size_t *len)
 {
-        const rd_kafka_message_t *m = ev->msg;
+        const struct event_source *src = &ev->src;
         struct reply_buf b = {0};
         char num[64];
         reply_lit(&b, "{\"schema\":\"" REPLY_SCHEMA "\",\"operation\":");
@@ -125,9 +125,9 @@ char *reply_render_value(const struct event *ev, const struct reply_outcome *o,
         snprintf(num, sizeof(num), ",\"attempts\":%d", o->attempts);
         reply_lit(&b, num);
         reply_lit(&b, ",\"source\":{\"topic\":");
-        reply_str(&b, rd_kafka_topic_name(m->rkt));
+        reply_str(&b, src->topic);
         snprintf(num, sizeof(num), ",\"partition\":%d,\"offset\":%lld}",
-                 (int)m->partition, (long long)m->offset);
+                 (int)src->partition, (long long)src->offset);
         reply_lit(&b, num);
         reply_lit(&b, ",\"data\":");
         if (o->data_json)
@@ -167,9 +167,8 @@ rd_kafka_headers_t *reply_render_dlq_headers(const struct event *ev,
                                              const char *consumer_group,
                                              const char *failed_at)
 {
-        rd_kafka_message_t *m = ev->msg;
-        rd_kafka_headers_t *orig = NULL;
-        rd_kafka_message_headers(m, &orig);
+        const struct event_source *src = &ev->src;
+        const rd_kafka_headers_t *orig = src->headers;
         rd_kafka_headers_t *h = rd_kafka_headers_new(
                 (orig ? rd_kafka_header_cnt(orig) : 0) + 11);
 
@@ -194,14 +193,12 @@ rd_kafka_headers_t *reply_render_dlq_headers(const struct event *ev,
         reply_add(h, "dlq.reason", reply_dlq_reason_name(o->dlq_reason));
         reply_add(h, "dlq.result-code", o->result_code);
         reply_add(h, "dlq.error", error_text ? error_text : "");
-        reply_add(h, "dlq.original-topic", rd_kafka_topic_name(m->rkt));
-        snprintf(buf, sizeof(buf), "%" PRId32, m->partition);
+        reply_add(h, "dlq.original-topic", src->topic);
+        snprintf(buf, sizeof(buf), "%" PRId32, src->partition);
         reply_add(h, "dlq.original-partition", buf);
-        snprintf(buf, sizeof(buf), "%" PRId64, m->offset);
+        snprintf(buf, sizeof(buf), "%" PRId64, src->offset);
         reply_add(h, "dlq.original-offset", buf);
-        rd_kafka_timestamp_type_t tstype;
-        int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-        snprintf(buf, sizeof(buf), "%" PRId64, ts);
+        snprintf(buf, sizeof(buf), "%" PRId64, src->timestamp_ms);
         reply_add(h, "dlq.original-timestamp", buf);
         snprintf(buf, sizeof(buf), "%d", o->attempts);
         reply_add(h, "dlq.attempts", buf);

@@ -499,11 +499,17 @@ static void test_event_create(void)
                 return;
 
         struct event *ev[R_CNT];
+        /* what the messages carried, to compare with the events' copies
+         * once event_create() has destroyed the messages */
+        const void *keyed_key = msgs[R_KEYED]->key;
+        int64_t keyed_ts = rd_kafka_message_timestamp(msgs[R_KEYED], NULL);
+        char topic[] = TOPIC; /* borrowed by the events */
         for (int i = 0; i < R_CNT; i++) {
                 enum moka_operation op = i >= R_SALE_EMPTY
                                                  ? MOKA_OP_SALE_LIST
                                                  : MOKA_OP_CUSTOMER_UPDATE;
-                ev[i] = event_create(msgs[i], op, i == R_TOO_BIG ? 20 : 65536);
+                ev[i] = event_create(msgs[i], topic, op,
+                                     i == R_TOO_BIG ? 20 : 65536);
                 CHECK(ev[i] != NULL);
         }
         for (int i = 0; i < R_CNT; i++)
@@ -513,14 +519,29 @@ static void test_event_create(void)
         struct event *e;
 
         e = ev[R_KEYED];
-        CHECK(e->msg == msgs[R_KEYED]);
+        /* the record is the event's own copy: the message (and the fetch
+         * response it pinned) is gone */
+        CHECK(e->src.topic == topic);
+        CHECK_INT_EQ(e->src.partition, 0);
+        CHECK_INT_EQ((int)e->src.offset, 0);
+        CHECK(e->src.timestamp_ms == keyed_ts && keyed_ts > 0);
+        CHECK(e->src.key != NULL && (const void *)e->src.key != keyed_key);
+        CHECK_MEM_EQ(e->src.key, e->src.key_len, "cust-key", 8);
+        CHECK_MEM_EQ(e->src.value, e->src.len, v_keyed, sizeof(v_keyed) - 1);
+        CHECK(e->src.value[e->src.len] == '\0');
+        CHECK(e->src.headers != NULL &&
+              rd_kafka_header_cnt(e->src.headers) == 2);
         CHECK_INT_EQ(e->op, MOKA_OP_CUSTOMER_UPDATE);
         CHECK_STR_EQ(e->correlation_id, "corr-123");
         CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "cust-key",
                      8);
         CHECK(e->invalid == NULL);
-        CHECK(e->request != NULL);
-        CHECK_STR_EQ(member_string(e->request, "CustomerCode"), "C1");
+        /* the request is kept as its text, the Moka call's
+         * DealerCustomerRequest: exactly the normalized object */
+        CHECK_MEM_EQ(e->request_json, e->request_len,
+                     "{\"CustomerCode\":\"C1\"}", 21);
+        CHECK(e->request_json != NULL &&
+              e->request_json[e->request_len] == '\0');
         CHECK(e->customer_password == NULL);
         CHECK(e->timer.index == TIMER_IDLE);
         CHECK(e->dlq_rec.ev == e && e->dlq_rec.is_dlq);
@@ -528,13 +549,20 @@ static void test_event_create(void)
 
         /* no header: <topic>/<partition>/<offset>; no key: CustomerCode */
         e = ev[R_CODE];
+        CHECK(e->src.key == NULL && e->src.key_len == 0);
+        CHECK(e->src.headers == NULL);
         CHECK_STR_EQ(e->correlation_id, TOPIC "/0/1");
         CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "C2", 2);
         CHECK(e->invalid == NULL);
         CHECK_STR_EQ(e->customer_password, PW);
-        /* it points into the request, which lives as long as the event */
-        CHECK(e->customer_password != NULL &&
-              e->customer_password == member_string(e->request, "Password"));
+        if (CHECK(e->request_json != NULL)) {
+                json_object *r = json_tokener_parse(e->request_json);
+                CHECK_STR_EQ(member_string(r, "CustomerCode"), "C2");
+                CHECK_STR_EQ(member_string(r, "Password"), PW);
+                json_object_put(r);
+        }
+        /* the ordering key is the event's own copy of CustomerCode */
+        CHECK((const char *)e->order_key == e->order_key_owned);
 
         e = ev[R_ID];
         CHECK_STR_EQ(e->correlation_id, TOPIC "/0/2");
@@ -551,7 +579,7 @@ static void test_event_create(void)
         CHECK_STR_EQ(e->correlation_id, TOPIC "/0/4");
         CHECK(e->invalid != NULL);
         CHECK_CONTAINS(e->invalid, "JSON");
-        CHECK(e->request == NULL);
+        CHECK(e->request_json == NULL);
         CHECK_UINT_EQ(e->order_key_len, 0);
 
         /* an invalid event keeps its key (its reply is ordered too) and
@@ -561,7 +589,7 @@ static void test_event_create(void)
         CHECK(e->invalid != NULL);
         CHECK_CONTAINS(e->invalid, "Gender");
         CHECK_NOT_CONTAINS(e->invalid, PW);
-        CHECK(e->request == NULL);
+        CHECK(e->request_json == NULL);
         CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "k-bad",
                      5);
 
@@ -574,12 +602,13 @@ static void test_event_create(void)
         e = ev[R_TOO_BIG];
         CHECK(e->invalid != NULL);
         CHECK_CONTAINS(e->invalid, "max_event_bytes");
-        CHECK(e->request == NULL);
+        CHECK(e->request_json == NULL);
 
         e = ev[R_SALE_EMPTY];
+        CHECK(e->src.value == NULL && e->src.len == 0); /* a null value */
         CHECK_INT_EQ(e->op, MOKA_OP_SALE_LIST);
         CHECK(e->invalid == NULL);
-        CHECK(e->request == NULL);
+        CHECK(e->request_json == NULL);
         CHECK_STR_EQ(e->correlation_id, TOPIC "/1/3");
         CHECK_UINT_EQ(e->order_key_len, 0);
 

@@ -60,7 +60,10 @@ static void check_customer_update(const struct moka_auth *auth,
         json_object_deep_copy(request, &request_copy, NULL);
 
         size_t len = 0;
-        char *body = moka_request_customer_update(auth, request, &len);
+        const char *text = json_object_to_json_string_ext(
+                request, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        char *body = moka_request_customer_update(auth, text, strlen(text),
+                                                  &len);
         if (!CHECK(body != NULL)) {
                 json_object_put(request);
                 json_object_put(request_copy);

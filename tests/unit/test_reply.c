@@ -376,8 +376,7 @@ static void check_dlq(const struct event *ev, const struct reply_outcome *o,
                 return;
 
         /* the original headers, minus dlq.*, in order, byte for byte */
-        rd_kafka_headers_t *in = NULL;
-        rd_kafka_message_headers(ev->msg, &in);
+        const rd_kafka_headers_t *in = ev->src.headers;
         size_t out_i = 0;
         const char *name, *oname;
         const void *val, *oval;
@@ -433,8 +432,8 @@ static void check_dlq(const struct event *ev, const struct reply_outcome *o,
 static void test_dlq_headers(struct event **ev)
 {
         /* the input really carries what the DLQ must keep and drop */
-        rd_kafka_headers_t *in = NULL;
-        CHECK(rd_kafka_message_headers(ev[R_FULL]->msg, &in) == 0);
+        const rd_kafka_headers_t *in = ev[R_FULL]->src.headers;
+        CHECK(in != NULL);
         const void *val = NULL;
         size_t size = 0;
         CHECK(in && rd_kafka_header_get_last(in, "bin", &val, &size) == 0);
@@ -590,7 +589,7 @@ int main(void)
         struct event *ev[R_CNT];
         int all = 1;
         for (int i = 0; i < R_CNT; i++) {
-                ev[i] = event_create(msgs[i],
+                ev[i] = event_create(msgs[i], TOPIC,
                                      i == R_SALE ? MOKA_OP_SALE_LIST
                                                  : MOKA_OP_CUSTOMER_UPDATE,
                                      65536);
