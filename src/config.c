@@ -255,8 +255,10 @@ static const struct config_key config_keys[] = {
         CONFIG_INT("limits", "max_pending_events", limits_max_pending_events,
                    10000, 1, 1000000,
                    "Events consumed but not yet committable (all "
-                   "partitions); when reached, fetching pauses until half "
-                   "of them are done."),
+                   "partitions). At the limit the bridge stops taking "
+                   "records (librdkafka's prefetched queue waits); after "
+                   "500 ms at the limit it pauses fetching until half of "
+                   "them are done."),
         CONFIG_INT("limits", "shutdown_timeout_ms",
                    limits_shutdown_timeout_ms, 30000, 0, 600000,
                    "On SIGTERM, how long in-flight work may take before it "

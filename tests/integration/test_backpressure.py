@@ -1,0 +1,125 @@
+"""Backpressure at limits.max_pending_events (docs/architecture.md,
+"Backpressure"): at the limit the bridge holds (takes no more records,
+librdkafka's prefetched queue waits); a hold that lasts 500 ms becomes a
+pause of the partitions, so that the consumer is polled again and the
+group keeps the member however long Moka takes.
+
+- the number of pending events never exceeds the limit, and every event is
+  answered once;
+- Moka slower than the consumer's max.poll.interval.ms: the bridge pauses
+  (logged), stays in the group, and answers every event once. Without the
+  pause, a bridge holding at the limit would not poll for as long as Moka
+  takes, librdkafka would leave the group ("maximum poll interval
+  exceeded") and the events would be answered again after the rebalance."""
+
+import socket
+import threading
+import time
+import uuid
+
+import requests
+
+from helpers import Running, wait_until
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pending_events(port):
+    text = requests.get("http://127.0.0.1:%d/metrics" % port, timeout=5).text
+    for line in text.splitlines():
+        if line.startswith("moka_bridge_pending_events "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no moka_bridge_pending_events in /metrics")
+
+
+def events(n, keys, run):
+    return [{"key": "k%03d" % (i % keys),
+             "value": {"CustomerCode": "auto-%s-%03d" % (run, i % keys),
+                       "LastName": "seq-%05d" % i},
+             "headers": [("correlation-id", "%s-%05d" % (run, i))]}
+            for i in range(n)]
+
+
+def one_reply_each(kafka, r, sent, timeout):
+    """Every sent event has exactly one reply (read after they all came)."""
+    got = r.replies_for(sent, timeout=timeout)
+    assert len(got) == len(sent), "%d of %d answered" % (len(got), len(sent))
+    time.sleep(1.0)  # a late duplicate would be in the topic by now
+    seen = {}
+    for rec in kafka.read_all(r.topics.cu_reply):
+        seen[rec.header("correlation-id")] = seen.get(
+            rec.header("correlation-id"), 0) + 1
+    twice = {k: v for k, v in seen.items() if v > 1}
+    assert not twice, "answered more than once: %s" % sorted(twice)[:10]
+
+
+def test_pending_events_never_exceed_the_limit(harness, kafka):
+    limit = 40
+    port = free_port()
+    sim = harness.start_sim()
+    sim.faults(latency_ms=150)
+    b = harness.start_bridge(sim, overrides={
+        "limits": {"max_pending_events": limit},
+        "admin": {"listen": "127.0.0.1:%d" % port}})
+    r = Running(kafka, sim, b)
+    run = uuid.uuid4().hex[:6]
+    sent = kafka.send_many(r.topics.customer_update, events(600, 300, run))
+
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            try:
+                peak[0] = max(peak[0], pending_events(port))
+            except requests.RequestException:
+                pass
+            time.sleep(0.02)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    try:
+        one_reply_each(kafka, r, sent, timeout=120)
+    finally:
+        done.set()
+        t.join()
+    assert 0 < peak[0] <= limit, (
+        "pending events peaked at %d with limits.max_pending_events = %d"
+        % (peak[0], limit))
+
+
+def test_slow_moka_pauses_and_keeps_the_group(harness, kafka):
+    # librdkafka leaves the group when poll is not called for
+    # max.poll.interval.ms; 6 s is the broker's smallest session timeout,
+    # which librdkafka requires max.poll.interval.ms to be at least.
+    overrides = {
+        "limits": {"max_pending_events": 20},
+        "moka": {"request_timeout_ms": 30000},
+        "log": {"level": "debug"},
+        "kafka": {"properties": {"max.poll.interval.ms": "6000",
+                                 "session.timeout.ms": "6000",
+                                 "heartbeat.interval.ms": "1000"}}}
+    sim = harness.start_sim()
+    sim.faults(latency_ms=9000)  # every call takes longer than 6 s
+    b = harness.start_bridge(sim, overrides=overrides)
+    r = Running(kafka, sim, b)
+    run = uuid.uuid4().hex[:6]
+    sent = kafka.send_many(r.topics.customer_update, events(60, 60, run))
+
+    def paused():
+        return any(o.get("msg") == "fetching paused" for o in b.logs())
+
+    wait_until(paused, 10, "the bridge to pause its partitions at the limit",
+               interval=0.2)
+    one_reply_each(kafka, r, sent, timeout=120)
+    b.assert_running()
+    # librdkafka: "Application maximum poll interval (6000ms) exceeded by
+    # ...ms (adjust max.poll.interval.ms ...): leaving group" (MAXPOLL)
+    left = [o for o in b.logs() if o.get("facility") == "MAXPOLL" or
+            "poll interval" in o.get("detail", "") and
+            "exceeded" in o.get("detail", "")]
+    assert not left, "the bridge left the group: %s" % left[:3]
