@@ -1,5 +1,6 @@
-/* The HTTP layer: libcurl multi, keep-alive connections to Moka, a cap on
- * concurrent requests.
+/* The HTTP layer: libcurl multi handles (shards of at most 64 transfers,
+ * see http.c), keep-alive connections to Moka, a cap on concurrent
+ * requests.
  *
  * Requests are started by the bridge and complete in http_perform(), which
  * hands each finished transfer to a callback as a struct moka_transport.

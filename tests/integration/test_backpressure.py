@@ -123,3 +123,42 @@ def test_slow_moka_pauses_and_keeps_the_group(harness, kafka):
             "poll interval" in o.get("detail", "") and
             "exceeded" in o.get("detail", "")]
     assert not left, "the bridge left the group: %s" % left[:3]
+
+
+def test_inflight_cap_holds_across_http_shards(harness, kafka):
+    # 100 requests run in two libcurl multi handles of 50 (http.c shards
+    # at most 64 transfers a multi): together they must fill the cap
+    # exactly, never pass it.
+    cap = 100
+    sim = harness.start_sim()
+    sim.faults(latency_ms=800)
+    b = harness.start_bridge(sim, overrides={
+        "moka": {"max_inflight_requests": cap}})
+    r = Running(kafka, sim, b)
+    run = uuid.uuid4().hex[:6]
+    sent = kafka.send_many(r.topics.customer_update, events(400, 400, run))
+
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            try:
+                peak[0] = max(peak[0], sim.stats()["in_flight"])
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    try:
+        one_reply_each(kafka, r, sent, timeout=120)
+    finally:
+        done.set()
+        t.join()
+    # The sim counts a request until its completion callback, which can run
+    # on one of its 2 worker threads after the bridge, answered, has sent
+    # the next request to the other: up to 2 over the cap is that race.
+    assert cap * 0.9 <= peak[0] <= cap + 2, (
+        "Moka saw at most %d requests at once, moka.max_inflight_requests "
+        "is %d" % (peak[0], cap))
