@@ -411,10 +411,13 @@ struct event *event_create(rd_kafka_message_t *msg, const char *topic,
         ev->invalid_code = "Bridge.InvalidEvent";
         ev->sale_count = -1;
         ev->correlation_id = event_header_dup(ev, "correlation-id");
-        if (!ev->correlation_id &&
-            asprintf(&ev->correlation_id, "%s/%" PRId32 "/%" PRId64, topic,
-                     src->partition, src->offset) < 0)
-                ev->correlation_id = NULL;
+        if (!ev->correlation_id) {
+                /* a topic name is at most 249 characters */
+                char id[320];
+                snprintf(id, sizeof(id), "%s/%" PRId32 "/%" PRId64, topic,
+                         src->partition, src->offset);
+                ev->correlation_id = strdup(id);
+        }
         if (!ev->correlation_id)
                 goto oom;
 

@@ -23,13 +23,31 @@ const char *reply_dlq_reason_name(enum reply_dlq_reason reason)
 
 void reply_format_time(int64_t epoch_ms, char out[32])
 {
+        /* Every reply and DLQ record carries a time: gmtime_r and strftime
+         * once a second (per thread), not per call (~2,000 instructions). */
+        static __thread int64_t cached_sec = -1;
+        static __thread char cached[24];
+        static __thread size_t cached_len;
         if (epoch_ms < 0)
                 epoch_ms = 0; /* only the clock's time is passed in */
-        time_t secs = (time_t)(epoch_ms / 1000);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(out + n, 32 - n, ".%03dZ", (int)(epoch_ms % 1000));
+        int64_t sec = epoch_ms / 1000;
+        if (sec != cached_sec) {
+                time_t secs = (time_t)sec;
+                struct tm tm;
+                gmtime_r(&secs, &tm);
+                cached_len = strftime(cached, sizeof(cached),
+                                      "%Y-%m-%dT%H:%M:%S", &tm);
+                cached_sec = sec;
+        }
+        int ms = (int)(epoch_ms % 1000);
+        memcpy(out, cached, cached_len);
+        char *w = out + cached_len;
+        *w++ = '.';
+        *w++ = (char)('0' + ms / 100);
+        *w++ = (char)('0' + ms / 10 % 10);
+        *w++ = (char)('0' + ms % 10);
+        *w++ = 'Z';
+        *w = '\0';
 }
 
 /* A growing output buffer; `oom` sticks once an allocation failed. */

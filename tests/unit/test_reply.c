@@ -521,6 +521,17 @@ static void test_format_time(void)
         CHECK_STR_EQ(out, "2000-02-29T00:00:00.000Z");
         reply_format_time(253402300799999LL, out);
         CHECK_STR_EQ(out, "9999-12-31T23:59:59.999Z");
+        /* the date part is kept for its second: the next second, and the
+         * one before, are written anew */
+        reply_format_time(1709251199998LL, out);
+        reply_format_time(1709251199999LL, out);
+        CHECK_STR_EQ(out, "2024-02-29T23:59:59.999Z");
+        reply_format_time(1709251200000LL, out);
+        CHECK_STR_EQ(out, "2024-03-01T00:00:00.000Z");
+        reply_format_time(1709251199999LL, out);
+        CHECK_STR_EQ(out, "2024-02-29T23:59:59.999Z");
+        reply_format_time(-5, out);
+        CHECK_STR_EQ(out, "1970-01-01T00:00:00.000Z");
 }
 
 static void test_reply_topic_allowed(void)
