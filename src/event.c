@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
+
 enum event_field_kind { FIELD_INT, FIELD_STRING, FIELD_DATE };
 
 struct event_field {
@@ -19,7 +21,8 @@ struct event_field {
 /* DealerCustomerRequest (moka-api.md); limits from Moka's AddCustomer
  * page. */
 static const struct event_field event_customer_fields[] = {
-        /* INT64_MAX itself is excluded: json-c clamps larger numbers to it */
+        /* INT64_MAX itself is excluded: a larger number reads as INT64_MAX
+         * (event_number), which must not pass for an id */
         {"DealerCustomerId", FIELD_INT, 0, 0, INT64_MAX - 1},
         {"CustomerCode", FIELD_STRING, 100, 0, 0},
         {"Password", FIELD_STRING, 50, 0, 0},
@@ -32,81 +35,75 @@ static const struct event_field event_customer_fields[] = {
         {"Address", FIELD_STRING, 200, 0, 0},
 };
 
-static const char *event_json_type_name(json_object *v)
+#define EVENT_FIELD_COUNT \
+        (sizeof(event_customer_fields) / sizeof(event_customer_fields[0]))
+
+/* A NUMBER span without fraction or exponent. */
+static bool event_number_is_integer(const struct json_scan_span *v)
 {
-        switch (json_object_get_type(v)) {
-        case json_type_null:
+        for (size_t i = 0; i < v->len; i++)
+                if (v->p[i] == '.' || v->p[i] == 'e' || v->p[i] == 'E')
+                        return false;
+        return true;
+}
+
+/* What a value is, for messages ("got an array"). */
+static const char *event_json_type_name(const struct json_scan_span *v)
+{
+        switch (v->type) {
+        case JSON_SCAN_NULL:
                 return "null";
-        case json_type_boolean:
+        case JSON_SCAN_TRUE:
+        case JSON_SCAN_FALSE:
                 return "a boolean";
-        case json_type_double:
-                return "a decimal number";
-        case json_type_int:
-                return "an integer";
-        case json_type_object:
+        case JSON_SCAN_NUMBER:
+                return event_number_is_integer(v) ? "an integer"
+                                                  : "a decimal number";
+        case JSON_SCAN_OBJECT:
                 return "an object";
-        case json_type_array:
+        case JSON_SCAN_ARRAY:
                 return "an array";
-        case json_type_string:
+        case JSON_SCAN_STRING:
                 return "a string";
+        case JSON_SCAN_NONE:
+                break;
         }
         return "?";
 }
 
-/* Parses the whole buffer as one JSON value; NULL with a reason otherwise. */
-static json_object *event_parse_json(const void *value, size_t len,
-                                     char *errbuf, size_t errbuf_size)
+/* Checks that the whole buffer is one JSON value (json_scan.c: strict RFC
+ * 8259 and valid UTF-8); 0 with *root, or -1 with a reason. */
+static int event_parse_json(const void *value, size_t len,
+                            struct json_scan_span *root, char *errbuf,
+                            size_t errbuf_size)
 {
-        json_object *obj = NULL;
-        /* A fresh tokener per value: json-c 0.16's json_tokener_reset()
-         * keeps a pending UTF-16 high surrogate, so a reused tokener can
-         * corrupt the next value after a malformed one (found by
-         * tests/fuzz/fuzz_event). */
-        json_tokener *tok = json_tokener_new();
-        if (!tok) {
-                snprintf(errbuf, errbuf_size, "value: out of memory");
-                return NULL;
-        }
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        obj = json_tokener_parse_ex(tok, value, (int)len);
-        enum json_tokener_error err = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        if (err == json_tokener_continue) {
-                /* A bare number, true or null may go on: end the input. */
-                obj = json_tokener_parse_ex(tok, " ", 1);
-                err = json_tokener_get_error(tok);
-                end = len;
-        }
-        if (err == json_tokener_continue) {
+        size_t off = 0;
+        if (json_scan_validate(value, len, root, &off) == 0)
+                return 0;
+        if (off >= len)
                 snprintf(errbuf, errbuf_size,
                          "value: not valid JSON (unexpected end of input)");
-        } else if (err != json_tokener_success) {
+        else
                 snprintf(errbuf, errbuf_size,
-                         "value: not valid JSON (%s at byte %zu)",
-                         json_tokener_error_desc(err),
-                         json_tokener_get_parse_end(tok));
-        } else {
-                const char *p = value;
-                while (end < len && isspace((unsigned char)p[end]))
-                        end++;
-                if (end == len && !obj) {
-                        snprintf(errbuf, errbuf_size,
-                                 "value: expected a JSON object, got null");
-                } else if (end == len) {
-                        json_tokener_free(tok);
-                        return obj;
-                } else {
-                snprintf(errbuf, errbuf_size,
-                         "value: not valid JSON (trailing data at byte %zu)",
-                         end);
-                }
-        }
-        json_object_put(obj);
-        json_tokener_free(tok);
-        return NULL;
+                         "value: not valid JSON (unexpected character at "
+                         "byte %zu)",
+                         off);
+        return -1;
 }
 
-/* Characters in a UTF-8 string (json-c has validated the encoding). */
+/* An integer NUMBER span as int64, beyond its range saturated at INT64_MIN
+ * or INT64_MAX (as json-c, which the bridge used before, read them). */
+static int64_t event_number(const struct json_scan_span *v)
+{
+        char buf[32];
+        if (v->len >= sizeof(buf))
+                return v->p[0] == '-' ? INT64_MIN : INT64_MAX;
+        memcpy(buf, v->p, v->len);
+        buf[v->len] = '\0';
+        return strtoll(buf, NULL, 10); /* saturates on overflow */
+}
+
+/* Characters in a UTF-8 C string (json_scan has validated the encoding). */
 static size_t event_utf8_chars(const char *s)
 {
         size_t n = 0;
@@ -141,122 +138,331 @@ static int event_valid_date(const char *s)
         return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-/* Checks one member and adds its normalized form to `out`. */
-static int event_check_field(const struct event_field *f, json_object *v,
-                             json_object *out, char *errbuf, size_t errsz)
+/* A growing text buffer; `oom` sticks once an allocation failed. */
+struct event_text {
+        char *p;
+        size_t len, cap;
+        bool oom;
+};
+
+static void event_put(struct event_text *t, const char *s, size_t n)
 {
-        if (!v || json_object_is_type(v, json_type_null))
+        if (t->oom)
+                return;
+        if (t->len + n + 1 > t->cap) {
+                size_t cap = t->cap ? t->cap : 256;
+                while (cap < t->len + n + 1)
+                        cap *= 2;
+                char *p = realloc(t->p, cap);
+                if (!p) {
+                        t->oom = true;
+                        return;
+                }
+                t->p = p;
+                t->cap = cap;
+        }
+        memcpy(t->p + t->len, s, n);
+        t->len += n;
+        t->p[t->len] = '\0';
+}
+
+/* A JSON string of s[0..n) escaped as json-c writes it (PLAIN,
+ * NOSLASHESCAPE), so that Moka receives what it received before the
+ * scanner: \" \\ \b \f \n \r \t, other bytes below 0x20 as \u00xx, all
+ * else as it is. */
+static void event_put_string(struct event_text *t, const char *s, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+        event_put(t, "\"", 1);
+        size_t run = 0;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                char esc[6];
+                size_t k = 0;
+                switch (c) {
+                case '"': esc[0] = '\\', esc[1] = '"', k = 2; break;
+                case '\\': esc[0] = '\\', esc[1] = '\\', k = 2; break;
+                case '\b': esc[0] = '\\', esc[1] = 'b', k = 2; break;
+                case '\f': esc[0] = '\\', esc[1] = 'f', k = 2; break;
+                case '\n': esc[0] = '\\', esc[1] = 'n', k = 2; break;
+                case '\r': esc[0] = '\\', esc[1] = 'r', k = 2; break;
+                case '\t': esc[0] = '\\', esc[1] = 't', k = 2; break;
+                default:
+                        if (c < 0x20) {
+                                memcpy(esc, "\\u00", 4);
+                                esc[4] = hex[c >> 4];
+                                esc[5] = hex[c & 0xf];
+                                k = 6;
+                        }
+                }
+                if (k) {
+                        event_put(t, s + run, i - run);
+                        event_put(t, esc, k);
+                        run = i + 1;
+                }
+        }
+        event_put(t, s + run, n - run);
+        event_put(t, "\"", 1);
+}
+
+/* The fields kept of one member, for the result. */
+struct event_kept {
+        char *password;      /* decoded Password, a C string, or NULL */
+        char *customer_code; /* decoded CustomerCode, or NULL */
+        size_t customer_code_len;
+        bool has_id;
+        int64_t id;
+};
+
+/* Checks one member (the field's last value in the object) and appends its
+ * normalized form to `out`. */
+static int event_check_field(const struct event_field *f,
+                             const struct json_scan_span *v,
+                             struct event_text *out, struct event_kept *kept,
+                             char *errbuf, size_t errsz)
+{
+        if (v->type == JSON_SCAN_NULL)
                 return 0; /* unset, as SDKs send */
+
+        char small[256];
+        char *s = NULL; /* decoded string value, `small` or malloc'd */
+        size_t slen = 0;
+        int rc = -1;
+        if (v->type == JSON_SCAN_STRING) {
+                slen = json_scan_string_decode(v, small, sizeof(small));
+                s = small;
+                if (slen >= sizeof(small) &&
+                    !(s = json_scan_string_dup(v, &slen))) {
+                        snprintf(errbuf, errsz, "value: out of memory");
+                        return -1;
+                }
+        }
 
         if (f->kind == FIELD_INT) {
                 int64_t n;
-                if (json_object_is_type(v, json_type_int)) {
-                        n = json_object_get_int64(v);
-                } else if (json_object_is_type(v, json_type_string)) {
-                        const char *s = json_object_get_string(v);
-                        if (!*s)
-                                return 0; /* Moka's samples send "" */
+                if (v->type == JSON_SCAN_NUMBER && event_number_is_integer(v)) {
+                        n = event_number(v);
+                } else if (v->type == JSON_SCAN_STRING) {
+                        if (!*s) {
+                                rc = 0; /* Moka's samples send "" */
+                                goto out;
+                        }
                         if (event_parse_int(s, &n)) {
                                 snprintf(errbuf, errsz,
                                          "field \"%s\": expected an integer "
                                          "or a numeric string, got a "
                                          "non-numeric string",
                                          f->name);
-                                return -1;
+                                goto out;
                         }
                 } else {
                         snprintf(errbuf, errsz,
                                  "field \"%s\": expected an integer or a "
                                  "numeric string, got %s",
                                  f->name, event_json_type_name(v));
-                        return -1;
+                        goto out;
                 }
                 if (n < f->min || n > f->max) {
                         snprintf(errbuf, errsz,
                                  "field \"%s\": must be between %" PRId64
                                  " and %" PRId64 ", got %" PRId64,
                                  f->name, f->min, f->max, n);
-                        return -1;
+                        goto out;
                 }
-                json_object_object_add(out, f->name, json_object_new_int64(n));
-                return 0;
+                char num[24];
+                int k = snprintf(num, sizeof(num), "%" PRId64, n);
+                event_put(out, num, (size_t)k);
+                if (strcmp(f->name, "DealerCustomerId") == 0) {
+                        kept->has_id = true;
+                        kept->id = n;
+                }
+                rc = 0;
+                goto out;
         }
 
-        if (!json_object_is_type(v, json_type_string)) {
+        if (v->type != JSON_SCAN_STRING) {
                 snprintf(errbuf, errsz, "field \"%s\": expected a string, got %s",
                          f->name, event_json_type_name(v));
-                return -1;
+                goto out;
         }
-        const char *s = json_object_get_string(v);
+        /* Counted and checked as a C string (to a U+0000), as before */
         size_t chars = event_utf8_chars(s);
         if (f->max_chars && chars > f->max_chars) {
                 snprintf(errbuf, errsz,
                          "field \"%s\": longer than %zu characters (%zu)",
                          f->name, f->max_chars, chars);
-                return -1;
+                goto out;
         }
         if (f->kind == FIELD_DATE && *s && !event_valid_date(s)) {
                 snprintf(errbuf, errsz,
                          "field \"%s\": expected a date as YYYYMMDD",
                          f->name);
-                return -1;
+                goto out;
         }
-        json_object_object_add(out, f->name, json_object_get(v));
-        return 0;
+        event_put_string(out, s, slen);
+        if (strcmp(f->name, "Password") == 0) {
+                free(kept->password);
+                if (!(kept->password = strdup(s)))
+                        out->oom = true;
+        } else if (strcmp(f->name, "CustomerCode") == 0) {
+                free(kept->customer_code);
+                if ((kept->customer_code = malloc(slen + 1))) {
+                        memcpy(kept->customer_code, s, slen + 1);
+                        kept->customer_code_len = slen;
+                } else {
+                        out->oom = true;
+                }
+        }
+        rc = 0;
+out:
+        if (strcmp(f->name, "Password") == 0 && s)
+                explicit_bzero(s, slen); /* not left in freed memory */
+        if (s && s != small)
+                free(s);
+        return rc;
 }
 
-json_object *event_validate_customer_update(const void *value, size_t len,
-                                            char *errbuf, size_t errbuf_size)
+/* A member's name for a message: decoded, as a C string, at most 63 bytes,
+ * control characters and quotes as '?' so the message stays printable. */
+static void event_shown_name(const struct json_scan_span *key, char shown[64])
 {
+        json_scan_string_decode(key, shown, 64);
+        for (char *p = shown; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == '"')
+                        *p = '?';
+}
+
+int event_validate_customer_update(const void *value, size_t len,
+                                   struct event_request *req, char *errbuf,
+                                   size_t errbuf_size)
+{
+        memset(req, 0, sizeof(*req));
         if (!value || len == 0) {
                 snprintf(errbuf, errbuf_size,
                          "value: empty, expected a JSON object");
-                return NULL;
+                return -1;
         }
-        json_object *in = event_parse_json(value, len, errbuf, errbuf_size);
-        if (!in)
-                return NULL;
-        json_object *out = NULL;
-        if (!json_object_is_type(in, json_type_object)) {
+        struct json_scan_span root;
+        if (event_parse_json(value, len, &root, errbuf, errbuf_size))
+                return -1;
+        if (root.type != JSON_SCAN_OBJECT) {
                 snprintf(errbuf, errbuf_size,
                          "value: expected a JSON object, got %s",
-                         event_json_type_name(in));
-                goto fail;
+                         event_json_type_name(&root));
+                return -1;
         }
-        out = json_object_new_object();
-        if (!out) {
+
+        /* One pass over the members: each known field's last value counts
+         * (a repeated member replaces the earlier one) and fields are
+         * checked, and written, in the order of their first appearance;
+         * the first unknown member stops the checks where it appears. */
+        struct {
+                struct json_scan_span value;
+                size_t first; /* index of its first member */
+                bool seen;
+        } fields[EVENT_FIELD_COUNT] = {0};
+        struct json_scan_span unknown = {0};
+        size_t unknown_at = SIZE_MAX;
+        struct json_scan_iter it;
+        struct json_scan_span key, v;
+        json_scan_iter_init(&it, &root);
+        for (size_t m = 0; json_scan_object_next(&it, &key, &v); m++) {
+                size_t i = 0;
+                while (i < EVENT_FIELD_COUNT &&
+                       !json_scan_key_eq(&key, event_customer_fields[i].name))
+                        i++;
+                if (i == EVENT_FIELD_COUNT) {
+                        if (unknown_at == SIZE_MAX) {
+                                unknown = key;
+                                unknown_at = m;
+                        }
+                        continue;
+                }
+                if (!fields[i].seen) {
+                        fields[i].seen = true;
+                        fields[i].first = m;
+                }
+                fields[i].value = v;
+        }
+
+        struct event_text out = {0};
+        struct event_kept kept = {0};
+        bool any = false;
+        event_put(&out, "{", 1);
+        for (size_t done = 0;; done++) {
+                /* the unchecked field that appeared first */
+                size_t next = EVENT_FIELD_COUNT;
+                for (size_t i = 0; i < EVENT_FIELD_COUNT; i++)
+                        if (fields[i].seen &&
+                            (next == EVENT_FIELD_COUNT ||
+                             fields[i].first < fields[next].first))
+                                next = i;
+                if (next == EVENT_FIELD_COUNT ||
+                    fields[next].first > unknown_at) {
+                        if (unknown_at != SIZE_MAX) {
+                                char shown[64];
+                                event_shown_name(&unknown, shown);
+                                snprintf(errbuf, errbuf_size,
+                                         "field \"%s\": unknown field", shown);
+                                goto fail;
+                        }
+                        break;
+                }
+                fields[next].seen = false;
+                const struct event_field *f = &event_customer_fields[next];
+                size_t mark = out.len;
+                if (any)
+                        event_put(&out, ",", 1);
+                event_put(&out, "\"", 1);
+                event_put(&out, f->name, strlen(f->name));
+                event_put(&out, "\":", 2);
+                size_t value_at = out.len;
+                if (event_check_field(f, &fields[next].value, &out, &kept,
+                                      errbuf, errbuf_size))
+                        goto fail;
+                if (out.len == value_at && !out.oom) {
+                        /* unset (null, ""): not written */
+                        out.len = mark;
+                        out.p[out.len] = '\0';
+                } else {
+                        any = true;
+                }
+        }
+        event_put(&out, "}", 1);
+        if (out.oom) {
                 snprintf(errbuf, errbuf_size, "value: out of memory");
                 goto fail;
         }
-        const size_t nfields =
-                sizeof(event_customer_fields) / sizeof(event_customer_fields[0]);
-        json_object_object_foreach(in, name, v)
-        {
-                size_t i = 0;
-                while (i < nfields &&
-                       strcmp(event_customer_fields[i].name, name) != 0)
-                        i++;
-                if (i == nfields) {
-                        /* json-c's escaping keeps the name printable */
-                        char shown[64];
-                        snprintf(shown, sizeof(shown), "%s", name);
-                        for (char *p = shown; *p; p++)
-                                if ((unsigned char)*p < 0x20 || *p == '"')
-                                        *p = '?';
-                        snprintf(errbuf, errbuf_size,
-                                 "field \"%s\": unknown field", shown);
-                        goto fail;
-                }
-                if (event_check_field(&event_customer_fields[i], v, out,
-                                      errbuf, errbuf_size))
-                        goto fail;
-        }
-        json_object_put(in);
-        return out;
+        req->json = out.p;
+        req->len = out.len;
+        req->password = kept.password;
+        req->customer_code = kept.customer_code;
+        req->customer_code_len = kept.customer_code_len;
+        req->has_id = kept.has_id;
+        req->id = kept.id;
+        return 0;
 fail:
-        json_object_put(out);
-        json_object_put(in);
-        return NULL;
+        if (out.p)
+                explicit_bzero(out.p, out.len);
+        free(out.p);
+        if (kept.password)
+                explicit_bzero(kept.password, strlen(kept.password));
+        free(kept.password);
+        free(kept.customer_code);
+        memset(req, 0, sizeof(*req));
+        return -1;
+}
+
+void event_request_clear(struct event_request *req)
+{
+        if (req->password) {
+                explicit_bzero(req->password, strlen(req->password));
+                explicit_bzero(req->json, req->len);
+        }
+        free(req->password);
+        free(req->json);
+        free(req->customer_code);
+        memset(req, 0, sizeof(*req));
 }
 
 int event_validate_sale_list(const void *value, size_t len, char *errbuf,
@@ -264,34 +470,28 @@ int event_validate_sale_list(const void *value, size_t len, char *errbuf,
 {
         if (!value || len == 0)
                 return 0;
-        json_object *in = event_parse_json(value, len, errbuf, errbuf_size);
-        if (!in)
+        struct json_scan_span root;
+        if (event_parse_json(value, len, &root, errbuf, errbuf_size))
                 return -1;
-        int rc = -1;
-        if (!json_object_is_type(in, json_type_object)) {
+        if (root.type != JSON_SCAN_OBJECT) {
                 snprintf(errbuf, errbuf_size,
                          "value: expected a JSON object, got %s",
-                         event_json_type_name(in));
-        } else if (json_object_object_length(in) > 0) {
-                json_object_object_foreach(in, name, v)
-                {
-                        (void)v;
-                        char shown[64];
-                        snprintf(shown, sizeof(shown), "%s", name);
-                        for (char *p = shown; *p; p++)
-                                if ((unsigned char)*p < 0x20 || *p == '"')
-                                        *p = '?';
-                        snprintf(errbuf, errbuf_size,
-                                 "field \"%s\": unknown field (a sale-list "
-                                 "request takes no fields)",
-                                 shown);
-                        break;
-                }
-        } else {
-                rc = 0;
+                         event_json_type_name(&root));
+                return -1;
         }
-        json_object_put(in);
-        return rc;
+        struct json_scan_iter it;
+        struct json_scan_span key, v;
+        json_scan_iter_init(&it, &root);
+        if (json_scan_object_next(&it, &key, &v)) {
+                char shown[64];
+                event_shown_name(&key, shown);
+                snprintf(errbuf, errbuf_size,
+                         "field \"%s\": unknown field (a sale-list request "
+                         "takes no fields)",
+                         shown);
+                return -1;
+        }
+        return 0;
 }
 
 static char *event_header_dup(const struct event *ev, const char *name)
@@ -339,59 +539,29 @@ static int event_take_source(struct event *ev, rd_kafka_message_t *msg,
         return 0;
 }
 
-static int event_derive_order_key(struct event *ev, json_object *request)
+static void event_derive_order_key(struct event *ev,
+                                   struct event_request *req)
 {
         if (ev->src.key_len > 0) {
                 ev->order_key = ev->src.key;
                 ev->order_key_len = ev->src.key_len;
-                return 0;
-        }
-        json_object *v;
-        if (!request)
-                return 0;
-        if (json_object_object_get_ex(request, "CustomerCode", &v) &&
-            json_object_get_string_len(v) > 0) {
-                size_t n = (size_t)json_object_get_string_len(v);
-                ev->order_key_owned = malloc(n);
-                if (!ev->order_key_owned)
-                        return -1;
-                memcpy(ev->order_key_owned, json_object_get_string(v), n);
+        } else if (req->customer_code_len > 0) {
+                ev->order_key_owned = req->customer_code; /* taken over */
+                req->customer_code = NULL;
                 ev->order_key = ev->order_key_owned;
-                ev->order_key_len = n;
-        } else if (json_object_object_get_ex(request, "DealerCustomerId",
-                                             &v)) {
+                ev->order_key_len = req->customer_code_len;
+        } else if (req->has_id) {
                 int n = snprintf(ev->order_key_buf, sizeof(ev->order_key_buf),
-                                 "id:%" PRId64, json_object_get_int64(v));
+                                 "id:%" PRId64, req->id);
                 ev->order_key = ev->order_key_buf;
                 ev->order_key_len = (size_t)n;
         }
-        return 0;
-}
-
-/* Keeps what the event needs of the validated request: its text (the
- * Moka call's DealerCustomerRequest) and the customer's password, which
- * replies must not echo. */
-static int event_keep_request(struct event *ev, json_object *request)
-{
-        size_t len = 0;
-        const char *text = json_object_to_json_string_length(
-                request, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                &len);
-        if (!text || !(ev->request_json = malloc(len + 1)))
-                return -1;
-        memcpy(ev->request_json, text, len + 1);
-        ev->request_len = len;
-        json_object *pw;
-        if (json_object_object_get_ex(request, "Password", &pw) &&
-            !(ev->customer_password = strdup(json_object_get_string(pw))))
-                return -1;
-        return 0;
 }
 
 struct event *event_create(rd_kafka_message_t *msg, const char *topic,
                            enum moka_operation op, size_t max_event_bytes)
 {
-        json_object *request = NULL; /* dropped before returning */
+        struct event_request req = {0}; /* what the validation kept */
         struct event *ev = calloc(1, sizeof(*ev));
         if (!ev || event_take_source(ev, msg, topic) != 0) {
                 rd_kafka_message_destroy(msg);
@@ -428,25 +598,30 @@ struct event *event_create(rd_kafka_message_t *msg, const char *topic,
                          "(%zu)",
                          src->len, max_event_bytes);
         } else if (op == MOKA_OP_CUSTOMER_UPDATE) {
-                request = event_validate_customer_update(
-                        src->value, src->len, err, sizeof(err));
+                if (event_validate_customer_update(src->value, src->len, &req,
+                                                   err, sizeof(err)) == 0)
+                        err[0] = '\0';
         } else if (event_validate_sale_list(src->value, src->len, err,
                                             sizeof(err)) == 0) {
                 err[0] = '\0';
         }
-        if (op == MOKA_OP_CUSTOMER_UPDATE ? !request : err[0] != '\0') {
+        if (err[0] != '\0') {
                 ev->invalid = strdup(err);
                 if (!ev->invalid)
                         goto oom;
         }
-        if (request && event_keep_request(ev, request) != 0)
-                goto oom;
-        if (event_derive_order_key(ev, request) != 0)
-                goto oom;
-        json_object_put(request);
+        /* the request's text and the customer's password are the event's
+         * now; the rest of `req` goes */
+        ev->request_json = req.json;
+        ev->request_len = req.len;
+        ev->customer_password = req.password;
+        req.json = NULL;
+        req.password = NULL;
+        event_derive_order_key(ev, &req);
+        event_request_clear(&req);
         return ev;
 oom:
-        json_object_put(request);
+        event_request_clear(&req);
         event_destroy(ev);
         return NULL;
 }

@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
 #include "moka_request.h"
@@ -140,11 +139,32 @@ struct event *event_create(rd_kafka_message_t *msg, const char *topic,
 /* Frees the event and its copy of the record; accepts NULL. */
 void event_destroy(struct event *ev);
 
-/* Validates a customer-update value and returns the normalized request
- * (caller owns), or NULL with a message naming the field in errbuf.
- * Exposed for unit tests and the fuzzer. */
-json_object *event_validate_customer_update(const void *value, size_t len,
-                                            char *errbuf, size_t errbuf_size);
+/* What validating a customer update keeps: the normalized
+ * DealerCustomerRequest as JSON text (known fields only, in the order they
+ * first appear, a repeated member's last value, integers as integers,
+ * unset ones dropped, strings escaped as json-c writes them), and the
+ * decoded values the event needs. All owned; event_request_clear frees. */
+struct event_request {
+        char *json; /* NUL-terminated */
+        size_t len;
+        char *password;      /* Password, a C string, or NULL */
+        char *customer_code; /* CustomerCode (may hold U+0000), or NULL */
+        size_t customer_code_len;
+        bool has_id; /* DealerCustomerId was given */
+        int64_t id;
+};
+
+/* Validates a customer-update value (json_scan.c: strict JSON, valid
+ * UTF-8) into *req and returns 0, or returns -1 with a message naming the
+ * field (or "value: ...") in errbuf and *req empty. Also for the fuzzer
+ * and the unit tests. */
+int event_validate_customer_update(const void *value, size_t len,
+                                   struct event_request *req, char *errbuf,
+                                   size_t errbuf_size);
+
+/* Frees what *req holds (wiping the password and the text that holds it);
+ * accepts an empty one. */
+void event_request_clear(struct event_request *req);
 
 /* Validates a sale-list request value (empty or a JSON object without
  * members). Returns 0, or -1 with a message in errbuf. */

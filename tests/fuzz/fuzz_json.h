@@ -112,4 +112,40 @@ static inline const char *fuzz_json_unredacted(json_object *obj)
         return NULL;
 }
 
+/* True when text[0..len) holds a \u escape pair that json-c 0.16 reads
+ * wrongly (fuzz_json_scan.c, ref_decode): a correct surrogate pair whose
+ * code point has its low 16 bits in D800..DFFF, e.g. \ud836\ude00
+ * (U+1DA00). Where one occurs, json-c's strings and keys differ from the
+ * scanner's by design. Escaped backslashes are skipped as pairs. */
+static inline bool fuzz_jsonc_surrogate_bug(const char *text, size_t len)
+{
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (text[i] != '\\')
+                        continue;
+                if (text[i + 1] != 'u' || i + 12 > len) {
+                        i++; /* another escape: skip its letter */
+                        continue;
+                }
+                unsigned long hi = strtoul((char[5]){text[i + 2], text[i + 3],
+                                                     text[i + 4], text[i + 5],
+                                                     0},
+                                           NULL, 16);
+                if (hi >= 0xd800 && hi <= 0xdbff && text[i + 6] == '\\' &&
+                    text[i + 7] == 'u') {
+                        unsigned long lo = strtoul(
+                                (char[5]){text[i + 8], text[i + 9],
+                                          text[i + 10], text[i + 11], 0},
+                                NULL, 16);
+                        if (lo >= 0xdc00 && lo <= 0xdfff) {
+                                unsigned long cp = ((hi & 0x3ff) << 10 |
+                                                    (lo & 0x3ff)) + 0x10000;
+                                if ((cp & 0xf800) == 0xd800)
+                                        return true;
+                        }
+                }
+                i += 5;
+        }
+        return false;
+}
+
 #endif

@@ -20,13 +20,37 @@ static char err[512];
 
 /* Validates exactly `len` bytes, from a heap copy without a trailing NUL
  * so that a read past the end shows up under valgrind and ASan. */
+static int has_member(json_object *obj, const char *name);
+static const char *member_string(json_object *obj, const char *name);
+
+/* The normalized request of an accepted value, read back with json-c
+ * (NULL when rejected); what the validation keeps besides the text must
+ * agree with it. */
 static json_object *validate_n(const char *text, size_t len)
 {
         char *copy = malloc(len ? len : 1);
         memcpy(copy, text, len);
         memset(err, 0, sizeof(err));
-        json_object *r =
-                event_validate_customer_update(copy, len, err, sizeof(err));
+        struct event_request req;
+        json_object *r = NULL;
+        if (event_validate_customer_update(copy, len, &req, err,
+                                           sizeof(err)) == 0) {
+                CHECK(req.json != NULL && strlen(req.json) == req.len);
+                r = json_tokener_parse(req.json);
+                if (!CHECK(json_object_is_type(r, json_type_object)))
+                        fprintf(stderr, "  normalized: %s\n", req.json);
+                CHECK((req.password != NULL) == has_member(r, "Password"));
+                if (req.password)
+                        CHECK_STR_EQ(req.password, member_string(r, "Password"));
+                CHECK(req.has_id == has_member(r, "DealerCustomerId"));
+                if (req.customer_code)
+                        CHECK_MEM_EQ(req.customer_code, req.customer_code_len,
+                                     member_string(r, "CustomerCode"),
+                                     strlen(member_string(r, "CustomerCode")));
+        } else {
+                CHECK(req.json == NULL && req.password == NULL);
+        }
+        event_request_clear(&req);
         free(copy);
         return r;
 }
@@ -222,8 +246,9 @@ static void test_not_an_object(void)
 {
         reject_n("empty value", "", 0, "empty", NULL);
         memset(err, 0, sizeof(err));
-        CHECK(event_validate_customer_update(NULL, 0, err, sizeof(err)) ==
-              NULL);
+        struct event_request req;
+        CHECK(event_validate_customer_update(NULL, 0, &req, err, sizeof(err)) ==
+              -1);
         CHECK_CONTAINS(err, "empty");
 
         REJECT("not JSON", "hello", "JSON", NULL);
@@ -247,8 +272,8 @@ static void test_not_an_object(void)
         /* a tiny error buffer is filled, not overflowed */
         char small[8];
         memset(small, 'Z', sizeof(small));
-        CHECK(event_validate_customer_update("[1]", 3, small, sizeof(small))
-              == NULL);
+        CHECK(event_validate_customer_update("[1]", 3, &req, small,
+                                             sizeof(small)) == -1);
         CHECK(memchr(small, '\0', sizeof(small)) != NULL);
 }
 
@@ -375,6 +400,75 @@ static void test_lengths(void)
         sprintf(pw, "{\"Password\":\"%s\"}trailing", PW);
         REJECT("Password and trailing data", pw, "JSON", NULL);
         free(pw);
+}
+
+/* The normalized text of an accepted value ("" when rejected). */
+static void check_normalized_text(const char *what, const char *text,
+                                  const char *want)
+{
+        struct event_request req;
+        memset(err, 0, sizeof(err));
+        int rc = event_validate_customer_update(text, strlen(text), &req, err,
+                                                sizeof(err));
+        if (!CHECK(rc == 0) ||
+            !CHECK_MEM_EQ(req.json, req.len, want, strlen(want)))
+                fprintf(stderr, "  for %s (error: %s)\n", what, err);
+        event_request_clear(&req);
+}
+
+static void test_normalized_text(void)
+{
+        /* known fields only, in the order they first appear, a repeated
+         * member's last value, unset ones dropped, numbers as integers */
+        check_normalized_text("order and repeats",
+                              "{\"FirstName\":\"x\",\"CustomerCode\":\"A\","
+                              "\"Gender\":\"\",\"CustomerCode\":\"B\","
+                              "\"DealerCustomerId\":\"007\"}",
+                              "{\"FirstName\":\"x\",\"CustomerCode\":\"B\","
+                              "\"DealerCustomerId\":7}");
+        check_normalized_text("a repeat that unsets",
+                              "{\"Gender\":1,\"Gender\":null,\"Email\":\"\"}",
+                              "{\"Email\":\"\"}");
+        check_normalized_text("empty", " {  } ", "{}");
+        /* strings decoded, then escaped as json-c wrote them: Moka gets
+         * the bytes it got before the scanner */
+        check_normalized_text("escapes",
+                              "{\"FirstName\":\"a\\u00e7\\/\\\"\\n\\u0001\\t\x7f\"}",
+                              "{\"FirstName\":\"a\xc3\xa7/\\\"\\n\\u0001\\t\x7f\"}");
+        check_normalized_text("a surrogate pair and a lone one",
+                              "{\"LastName\":\"\\ud83d\\ude00\\ud83d\"}",
+                              "{\"LastName\":\"\xf0\x9f\x98\x80\xef\xbf\xbd\"}");
+        check_normalized_text("U+0000 kept in the text",
+                              "{\"Address\":\"a\\u0000b\"}",
+                              "{\"Address\":\"a\\u0000b\"}");
+        /* a member name is read up to its U+0000, as a C string */
+        check_normalized_text("name with U+0000",
+                              "{\"Email\\u0000x\":\"e\"}", "{\"Email\":\"e\"}");
+
+        /* the first problem in the order of first appearance is reported */
+        REJECT("bad field before an unknown one",
+               "{\"Gender\":3,\"Nick\":1}", "Gender", NULL);
+        REJECT("unknown field before a bad one",
+               "{\"Nick\":1,\"Gender\":3}", "Nick", NULL);
+        REJECT("the last value of a repeated field counts",
+               "{\"Gender\":1,\"Nick\":1,\"Gender\":9}", "Gender", NULL);
+
+        /* strict JSON: what json-c let through is not valid JSON here */
+        REJECT("invalid UTF-8", "{\"FirstName\":\"\xff\"}", "not valid JSON",
+               NULL);
+        REJECT("raw control character", "{\"FirstName\":\"a\x01\"}",
+               "not valid JSON", NULL);
+        REJECT("leading zero", "{\"Gender\":01}", "not valid JSON", NULL);
+        REJECT("single quotes", "{'Gender':1}", "not valid JSON", NULL);
+        REJECT("NaN", "{\"Gender\":NaN}", "not valid JSON", NULL);
+        REJECT("truncated", "{\"Gender\":1", "unexpected end", NULL);
+        /* decimal numbers are not integers, even when whole */
+        REJECT("Gender 2.0", "{\"Gender\":2.0}", "decimal number", NULL);
+        REJECT("Gender 1e0", "{\"Gender\":1e0}", "decimal number", NULL);
+        REJECT("Gender -1", "{\"Gender\":-1}", "between 1 and 2", NULL);
+        REJECT("DealerCustomerId below int64",
+               "{\"DealerCustomerId\":-99999999999999999999}",
+               "got -9223372036854775808", NULL);
 }
 
 static void test_sale_list(void)
@@ -635,6 +729,7 @@ int main(void)
         test_not_an_object();
         test_fields();
         test_lengths();
+        test_normalized_text();
         test_sale_list();
         test_event_create();
         CHECK_DONE();
