@@ -1,11 +1,14 @@
 #include "consumer.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka_conf.h"
 #include "log.h"
+#include "timer.h"
 
 struct consumer {
         rd_kafka_t *rk;
@@ -234,28 +237,52 @@ int consumer_seek(struct consumer *c, rd_kafka_topic_partition_list_t *parts,
 {
         if (parts->cnt == 0)
                 return 0;
-        rd_kafka_error_t *error =
-                rd_kafka_seek_partitions(c->rk, parts, timeout_ms);
-        int rc = 0;
-        if (error) {
-                log_error("seek failed", "\"error\":%s",
-                          log_json_escape(rd_kafka_error_string(error)));
-                rd_kafka_error_destroy(error);
-                rc = -1;
+        /* A seek can come back at once with "Operation in progress" or an
+         * early "Timed out waiting for ... seek(s)" when the partition is
+         * still settling an earlier seek (two aborts in a row, seen under
+         * load in test_exactly_once): seeking to the same offsets again is
+         * harmless, so it is retried until the deadline. */
+        uint64_t deadline = timer_now_ms() + (uint64_t)timeout_ms;
+        for (int attempt = 1;; attempt++) {
+                uint64_t now = timer_now_ms();
+                int left = now < deadline ? (int)(deadline - now) : 1;
+                rd_kafka_error_t *error =
+                        rd_kafka_seek_partitions(c->rk, parts, left);
+                char why[256] = "";
+                if (error) {
+                        snprintf(why, sizeof(why), "%s",
+                                 rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                }
+                const rd_kafka_topic_partition_t *bad = NULL;
+                for (int i = 0; i < parts->cnt; i++)
+                        if (parts->elems[i].err)
+                                bad = &parts->elems[i];
+                if (!why[0] && !bad)
+                        return 0;
+                bool last = timer_now_ms() + 100 >= deadline;
+                if (bad)
+                        log_write(last ? LOG_ERROR : LOG_WARN, "seek failed",
+                                "\"topic\":%s,\"partition\":%d,"
+                                "\"offset\":%lld,\"error\":%s,"
+                                "\"attempt\":%d,\"retrying\":%s",
+                                log_json_escape(bad->topic), bad->partition,
+                                (long long)bad->offset,
+                                log_json_escape(rd_kafka_err2str(bad->err)),
+                                attempt, last ? "false" : "true");
+                else
+                        log_write(last ? LOG_ERROR : LOG_WARN, "seek failed",
+                                "\"error\":%s,\"attempt\":%d,"
+                                "\"retrying\":%s",
+                                log_json_escape(why), attempt,
+                                last ? "false" : "true");
+                if (last)
+                        return -1;
+                for (int i = 0; i < parts->cnt; i++)
+                        parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+                struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+                nanosleep(&pause, NULL);
         }
-        for (int i = 0; i < parts->cnt; i++) {
-                const rd_kafka_topic_partition_t *p = &parts->elems[i];
-                if (!p->err)
-                        continue;
-                log_error("seek failed",
-                          "\"topic\":%s,\"partition\":%d,\"offset\":%lld,"
-                          "\"error\":%s",
-                          log_json_escape(p->topic), p->partition,
-                          (long long)p->offset,
-                          log_json_escape(rd_kafka_err2str(p->err)));
-                rc = -1;
-        }
-        return rc;
 }
 
 void consumer_foreach_watermark(struct consumer *c,

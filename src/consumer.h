@@ -67,8 +67,9 @@ consumer_group_metadata(struct consumer *c);
 
 /* Moves the fetch position of each partition of `parts` to its offset
  * (exactly-once: back to the last committed offsets after an abort);
- * records fetched before are dropped. Blocks up to timeout_ms. Returns 0,
- * or -1 (logged) when any partition failed. */
+ * records fetched before are dropped. Blocks up to timeout_ms, retrying a
+ * seek that failed (a partition still settling an earlier one). Returns 0,
+ * or -1 (logged) when a partition could not be sought by then. */
 int consumer_seek(struct consumer *c, rd_kafka_topic_partition_list_t *parts,
                   int timeout_ms);
 
