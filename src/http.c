@@ -23,6 +23,10 @@
 #define HTTP_RECV_BUFFER_SMALL 4096L
 #define HTTP_RECV_BUFFER_LARGE 65536L
 
+/* The smallest body for which some libcurl sends "Expect: 100-continue"
+ * (1024 bytes before 7.69, 1 MiB since). */
+#define HTTP_EXPECT_MIN 1024
+
 struct http_shard;
 
 struct http_request {
@@ -60,7 +64,11 @@ struct http {
         struct http_shard *shards;
         int shard_cnt;
         int shard_cap; /* transfers per shard */
+        /* Request headers: `headers` for bodies up to HTTP_EXPECT_MIN,
+         * `headers_large` adds the "Expect:" that turns off libcurl's
+         * 100-continue round trip, which it only uses above that size. */
         struct curl_slist *headers;
+        struct curl_slist *headers_large;
         char *url[MOKA_OP_COUNT];
         CURLU *curlu[MOKA_OP_COUNT]; /* the same, parsed once */
         int inflight;
@@ -152,6 +160,16 @@ static int http_on_timer(CURLM *multi, long timeout_ms, void *userp)
         return 0;
 }
 
+/* Appends `line` to *list; false (and *list unchanged) when out of memory. */
+static bool http_header_add(struct curl_slist **list, const char *line)
+{
+        struct curl_slist *more = curl_slist_append(*list, line);
+        if (!more)
+                return false;
+        *list = more;
+        return true;
+}
+
 static struct http_request *http_request_new(struct http *h)
 {
         struct http_request *req = calloc(1, sizeof(*req));
@@ -179,7 +197,6 @@ static struct http_request *http_request_new(struct http *h)
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
                          h->opts.tls_verify ? 2L : 0L);
         curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(e, CURLOPT_USERAGENT, "moka-bridge/" MOKA_BRIDGE_VERSION);
         /* Moka is reached directly: no proxy, so libcurl skips reading the
          * *_proxy environment variables on every request. */
         curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -252,15 +269,22 @@ struct http *http_create(const struct http_options *opts, char *errstr,
                 curl_multi_setopt(sh->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                                   (long)h->shard_cap);
         }
-        h->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        /* No "Expect: 100-continue" round trip for larger bodies. */
-        struct curl_slist *more = h->headers
-                                          ? curl_slist_append(h->headers,
-                                                              "Expect:")
-                                          : NULL;
-        if (!more)
+        /* The User-Agent as a header of the list, not CURLOPT_USERAGENT:
+         * libcurl formats its request headers a byte at a time (~87
+         * instructions a byte), and CURLOPT_USERAGENT is formatted twice
+         * a request, a custom header once. */
+        static const char *const header_lines[] = {
+                "Content-Type: application/json",
+                "User-Agent: moka-bridge/" MOKA_BRIDGE_VERSION,
+        };
+        for (size_t i = 0; i < sizeof(header_lines) / sizeof(*header_lines);
+             i++) {
+                if (!http_header_add(&h->headers, header_lines[i]) ||
+                    !http_header_add(&h->headers_large, header_lines[i]))
+                        goto oom;
+        }
+        if (!http_header_add(&h->headers_large, "Expect:"))
                 goto oom;
-        h->headers = more;
         size_t base_len = strlen(opts->base_url);
         while (base_len > 0 && opts->base_url[base_len - 1] == '/')
                 base_len--;
@@ -310,6 +334,7 @@ void http_destroy(struct http *h)
         if (h->epfd >= 0)
                 close(h->epfd);
         curl_slist_free_all(h->headers);
+        curl_slist_free_all(h->headers_large);
         for (int op = 0; op < MOKA_OP_COUNT; op++)
                 free(h->url[op]);
         for (int op = 0; op < MOKA_OP_COUNT; op++)
@@ -386,6 +411,8 @@ struct http_request *http_start(struct http *h, enum moka_operation op,
                 curl_easy_setopt(req->easy, CURLOPT_BUFFERSIZE, recv_buffer);
                 req->recv_buffer = recv_buffer;
         }
+        curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER,
+                         len > HTTP_EXPECT_MIN ? h->headers_large : h->headers);
         curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)len);

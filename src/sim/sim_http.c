@@ -184,6 +184,12 @@ static void route(struct sim_request *rq, const char *url,
                 sim_reply_status(&rq->reply, 404);
                 return;
         }
+        sim_stats_count_headers(
+                app->stats,
+                MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                            MHD_HTTP_HEADER_USER_AGENT),
+                MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                            MHD_HTTP_HEADER_CONTENT_TYPE));
         if (strcmp(method, "POST") != 0) {
                 sim_stats_count_request(app->stats, ep);
                 sim_stats_count_result(app->stats, "http_405");

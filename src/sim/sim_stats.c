@@ -13,9 +13,11 @@ struct sim_stats {
         atomic_ullong requests[SIM_EP_COUNT];
         atomic_ullong not_found;
         atomic_llong in_flight;
-        pthread_mutex_t lock;   /* guards the two maps */
+        pthread_mutex_t lock;   /* guards the maps */
         struct sim_map *by_result;      /* label -> unsigned long long * */
         struct sim_map *by_fault;
+        struct sim_map *by_user_agent;
+        struct sim_map *by_content_type;
 };
 
 static const char *const endpoint_paths[SIM_EP_COUNT] = {
@@ -37,7 +39,10 @@ struct sim_stats *sim_stats_create(void)
         pthread_mutex_init(&s->lock, NULL);
         s->by_result = sim_map_create();
         s->by_fault = sim_map_create();
-        if (!s->by_result || !s->by_fault) {
+        s->by_user_agent = sim_map_create();
+        s->by_content_type = sim_map_create();
+        if (!s->by_result || !s->by_fault || !s->by_user_agent ||
+            !s->by_content_type) {
                 sim_stats_destroy(s);
                 return NULL;
         }
@@ -50,6 +55,8 @@ void sim_stats_destroy(struct sim_stats *s)
                 return;
         sim_map_destroy(s->by_result, free);
         sim_map_destroy(s->by_fault, free);
+        sim_map_destroy(s->by_user_agent, free);
+        sim_map_destroy(s->by_content_type, free);
         pthread_mutex_destroy(&s->lock);
         free(s);
 }
@@ -64,13 +71,10 @@ void sim_stats_count_not_found(struct sim_stats *s)
         atomic_fetch_add_explicit(&s->not_found, 1, memory_order_relaxed);
 }
 
-static void stats_bump(struct sim_stats *s, struct sim_map *m,
-                       const char *label)
+/* Caller holds s->lock. */
+static void stats_bump_locked(struct sim_map *m, const char *label)
 {
-        unsigned long long *n;
-
-        pthread_mutex_lock(&s->lock);
-        n = sim_map_get(m, label);
+        unsigned long long *n = sim_map_get(m, label);
         if (!n) {
                 n = calloc(1, sizeof(*n));
                 if (n && sim_map_put(m, label, n) != 0) {
@@ -80,6 +84,33 @@ static void stats_bump(struct sim_stats *s, struct sim_map *m,
         }
         if (n)
                 (*n)++;
+}
+
+static void stats_bump(struct sim_stats *s, struct sim_map *m,
+                       const char *label)
+{
+        pthread_mutex_lock(&s->lock);
+        stats_bump_locked(m, label);
+        pthread_mutex_unlock(&s->lock);
+}
+
+/* A client controls these values: their number is capped. */
+static void stats_bump_header(struct sim_map *m, const char *value)
+{
+        const char *label = value ? value : "(none)";
+
+        if (!sim_map_get(m, label) &&
+            sim_map_count(m) >= SIM_STATS_HEADER_VALUES)
+                label = "(other)";
+        stats_bump_locked(m, label);
+}
+
+void sim_stats_count_headers(struct sim_stats *s, const char *user_agent,
+                             const char *content_type)
+{
+        pthread_mutex_lock(&s->lock);
+        stats_bump_header(s->by_user_agent, user_agent);
+        stats_bump_header(s->by_content_type, content_type);
         pthread_mutex_unlock(&s->lock);
 }
 
@@ -108,6 +139,8 @@ void sim_stats_reset(struct sim_stats *s)
         pthread_mutex_lock(&s->lock);
         sim_map_clear(s->by_result, free);
         sim_map_clear(s->by_fault, free);
+        sim_map_clear(s->by_user_agent, free);
+        sim_map_clear(s->by_content_type, free);
         pthread_mutex_unlock(&s->lock);
 }
 
@@ -149,6 +182,12 @@ void sim_stats_render(struct sim_stats *s, struct sim_buf *b,
         sim_buf_puts(b, "},\"faults\":{");
         rc.first = true;
         sim_map_foreach(s->by_fault, render_counter, &rc);
+        sim_buf_puts(b, "},\"user_agents\":{");
+        rc.first = true;
+        sim_map_foreach(s->by_user_agent, render_counter, &rc);
+        sim_buf_puts(b, "},\"content_types\":{");
+        rc.first = true;
+        sim_map_foreach(s->by_content_type, render_counter, &rc);
         pthread_mutex_unlock(&s->lock);
         sim_buf_printf(b, "},\"not_found\":%llu,\"in_flight\":%lld,"
                        "\"timers_pending\":%llu}",

@@ -37,6 +37,15 @@ void sim_stats_count_not_found(struct sim_stats *s);
  */
 void sim_stats_count_result(struct sim_stats *s, const char *label);
 
+/*
+ * The User-Agent and Content-Type headers of a Moka request (NULL: absent),
+ * so tests can see what a client sends. At most SIM_STATS_HEADER_VALUES
+ * distinct values of each are kept; later ones count as "(other)".
+ */
+#define SIM_STATS_HEADER_VALUES 32
+void sim_stats_count_headers(struct sim_stats *s, const char *user_agent,
+                             const char *content_type);
+
 /* A fault was injected ("latency", "hang", "outage", "rule"). */
 void sim_stats_count_fault(struct sim_stats *s, const char *label);
 

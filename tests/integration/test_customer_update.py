@@ -5,6 +5,8 @@ records checked field by field.
 One simulator and one bridge serve the whole file; each test uses its own
 customers and keys, so the tests do not depend on each other's order."""
 
+import pathlib
+import re
 import uuid
 
 import pytest
@@ -288,3 +290,22 @@ def test_proxy_environment_is_not_used(harness, kafka):
                     key="proxy-%s" % uid())
     expect_reply(sent, r.reply_for(sent), operation="customer.update",
                  status="success", result_code="Success", attempts=1)
+
+
+def test_requests_carry_json_content_type_and_user_agent(harness, kafka):
+    """Every call says it is JSON and names moka-bridge and its version (the
+    sim counts both headers by value), for both operations."""
+    version = re.search(r"project\(moka-bridge VERSION ([0-9.]+)",
+                        (pathlib.Path(helpers.source_dir()) / "CMakeLists.txt").read_text()).group(1)
+    sim = harness.start_sim()
+    r = Running(kafka, sim, harness.start_bridge(sim, secrets=SECRETS))
+    sent = r.update({"CustomerCode": "auto-ua-%s" % uid(), "FirstName": "Ua"},
+                    key="ua-%s" % uid())
+    expect_reply(sent, r.reply_for(sent), operation="customer.update",
+                 status="success", result_code="Success", attempts=1)
+    sent = r.sale_list({}, key="ua-sl-%s" % uid())
+    expect_reply(sent, r.reply_for(sent), operation="sale.list", status="success",
+                 result_code="Success", attempts=1)
+    stats = sim.stats()
+    assert stats["user_agents"] == {"moka-bridge/" + version: 2}, stats
+    assert stats["content_types"] == {"application/json": 2}, stats

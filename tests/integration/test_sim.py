@@ -10,6 +10,7 @@ src/sim/moka-sim.
 
 import concurrent.futures
 import hashlib
+import http.client
 import json
 import os
 import pathlib
@@ -91,8 +92,8 @@ class Sim:
 
     def post(self, path, body, **kw):
         data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        return self.http.post(self.url + path, data=data,
-                              headers={"Content-Type": "application/json"},
+        headers = {"Content-Type": "application/json", **kw.pop("headers", {})}
+        return self.http.post(self.url + path, data=data, headers=headers,
                               timeout=kw.pop("timeout", 10), **kw)
 
     def get(self, path, **kw):
@@ -540,6 +541,24 @@ def test_stats_count_requests_and_results(sim):
     assert stats["faults"] == {"rule": 1}
     assert stats["not_found"] == 1
     assert stats["in_flight"] == 1
+
+
+def test_stats_count_user_agents_and_content_types_capped(sim):
+    """What clients send is counted by value; 32 distinct values at most,
+    the rest as "(other)", so a client cannot grow the sim's memory."""
+    result(update(sim, {"CustomerCode": "C1"}, headers={"User-Agent": "a/1"}))
+    # http.client sends no User-Agent of its own (requests/urllib3 would)
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    conn.request("POST", UC, body="{}", headers={"Content-Type": "text/plain"})
+    conn.getresponse().read()
+    conn.close()
+    for i in range(40):
+        update(sim, {"CustomerCode": "C1"}, headers={"User-Agent": "many/%d" % i})
+    stats = sim.get("/_sim/stats").json()
+    ua, ct = stats["user_agents"], stats["content_types"]
+    assert ua["a/1"] == 1 and ua["(none)"] == 1, ua
+    assert len(ua) == 32 + 1 and ua["(other)"] == 40 - 30, ua
+    assert ct == {"application/json": 41, "text/plain": 1}, ct
 
 
 def test_call_log_keeps_arrival_order_and_retries(sim):
