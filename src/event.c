@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json_scan.h"
+#include "textbuf.h"
 
 enum event_field_kind { FIELD_INT, FIELD_STRING, FIELD_DATE };
 
@@ -138,73 +139,6 @@ static int event_valid_date(const char *s)
         return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-/* A growing text buffer; `oom` sticks once an allocation failed. */
-struct event_text {
-        char *p;
-        size_t len, cap;
-        bool oom;
-};
-
-static void event_put(struct event_text *t, const char *s, size_t n)
-{
-        if (t->oom)
-                return;
-        if (t->len + n + 1 > t->cap) {
-                size_t cap = t->cap ? t->cap : 256;
-                while (cap < t->len + n + 1)
-                        cap *= 2;
-                char *p = realloc(t->p, cap);
-                if (!p) {
-                        t->oom = true;
-                        return;
-                }
-                t->p = p;
-                t->cap = cap;
-        }
-        memcpy(t->p + t->len, s, n);
-        t->len += n;
-        t->p[t->len] = '\0';
-}
-
-/* A JSON string of s[0..n) escaped as json-c writes it (PLAIN,
- * NOSLASHESCAPE), so that Moka receives what it received before the
- * scanner: \" \\ \b \f \n \r \t, other bytes below 0x20 as \u00xx, all
- * else as it is. */
-static void event_put_string(struct event_text *t, const char *s, size_t n)
-{
-        static const char hex[] = "0123456789abcdef";
-        event_put(t, "\"", 1);
-        size_t run = 0;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                char esc[6];
-                size_t k = 0;
-                switch (c) {
-                case '"': esc[0] = '\\', esc[1] = '"', k = 2; break;
-                case '\\': esc[0] = '\\', esc[1] = '\\', k = 2; break;
-                case '\b': esc[0] = '\\', esc[1] = 'b', k = 2; break;
-                case '\f': esc[0] = '\\', esc[1] = 'f', k = 2; break;
-                case '\n': esc[0] = '\\', esc[1] = 'n', k = 2; break;
-                case '\r': esc[0] = '\\', esc[1] = 'r', k = 2; break;
-                case '\t': esc[0] = '\\', esc[1] = 't', k = 2; break;
-                default:
-                        if (c < 0x20) {
-                                memcpy(esc, "\\u00", 4);
-                                esc[4] = hex[c >> 4];
-                                esc[5] = hex[c & 0xf];
-                                k = 6;
-                        }
-                }
-                if (k) {
-                        event_put(t, s + run, i - run);
-                        event_put(t, esc, k);
-                        run = i + 1;
-                }
-        }
-        event_put(t, s + run, n - run);
-        event_put(t, "\"", 1);
-}
-
 /* The fields kept of one member, for the result. */
 struct event_kept {
         char *password;      /* decoded Password, a C string, or NULL */
@@ -218,7 +152,7 @@ struct event_kept {
  * normalized form to `out`. */
 static int event_check_field(const struct event_field *f,
                              const struct json_scan_span *v,
-                             struct event_text *out, struct event_kept *kept,
+                             struct textbuf *out, struct event_kept *kept,
                              char *errbuf, size_t errsz)
 {
         if (v->type == JSON_SCAN_NULL)
@@ -271,7 +205,7 @@ static int event_check_field(const struct event_field *f,
                 }
                 char num[24];
                 int k = snprintf(num, sizeof(num), "%" PRId64, n);
-                event_put(out, num, (size_t)k);
+                textbuf_put(out, num, (size_t)k);
                 if (strcmp(f->name, "DealerCustomerId") == 0) {
                         kept->has_id = true;
                         kept->id = n;
@@ -299,7 +233,7 @@ static int event_check_field(const struct event_field *f,
                          f->name);
                 goto out;
         }
-        event_put_string(out, s, slen);
+        textbuf_put_json_string(out, s, slen);
         if (strcmp(f->name, "Password") == 0) {
                 free(kept->password);
                 if (!(kept->password = strdup(s)))
@@ -385,10 +319,10 @@ int event_validate_customer_update(const void *value, size_t len,
                 fields[i].value = v;
         }
 
-        struct event_text out = {0};
+        struct textbuf out = {0};
         struct event_kept kept = {0};
         bool any = false;
-        event_put(&out, "{", 1);
+        textbuf_put(&out, "{", 1);
         for (size_t done = 0;; done++) {
                 /* the unchecked field that appeared first */
                 size_t next = EVENT_FIELD_COUNT;
@@ -412,10 +346,10 @@ int event_validate_customer_update(const void *value, size_t len,
                 const struct event_field *f = &event_customer_fields[next];
                 size_t mark = out.len;
                 if (any)
-                        event_put(&out, ",", 1);
-                event_put(&out, "\"", 1);
-                event_put(&out, f->name, strlen(f->name));
-                event_put(&out, "\":", 2);
+                        textbuf_put(&out, ",", 1);
+                textbuf_put(&out, "\"", 1);
+                textbuf_put(&out, f->name, strlen(f->name));
+                textbuf_put(&out, "\":", 2);
                 size_t value_at = out.len;
                 if (event_check_field(f, &fields[next].value, &out, &kept,
                                       errbuf, errbuf_size))
@@ -428,7 +362,7 @@ int event_validate_customer_update(const void *value, size_t len,
                         any = true;
                 }
         }
-        event_put(&out, "}", 1);
+        textbuf_put(&out, "}", 1);
         if (out.oom) {
                 snprintf(errbuf, errbuf_size, "value: out of memory");
                 goto fail;

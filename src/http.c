@@ -69,8 +69,7 @@ struct http {
          * 100-continue round trip, which it only uses above that size. */
         struct curl_slist *headers;
         struct curl_slist *headers_large;
-        char *url[MOKA_OP_COUNT];
-        CURLU *curlu[MOKA_OP_COUNT]; /* the same, parsed once */
+        CURLU *curlu[MOKA_OP_COUNT]; /* each operation's URL, parsed once */
         int inflight;
         int max_inflight;
         struct http_request *pool; /* idle requests with their handles */
@@ -290,16 +289,20 @@ struct http *http_create(const struct http_options *opts, char *errstr,
                 base_len--;
         for (int op = 0; op < MOKA_OP_COUNT; op++) {
                 const char *path = moka_operation_path(op);
-                h->url[op] = malloc(base_len + strlen(path) + 1);
-                if (!h->url[op])
+                /* the text is only needed until libcurl has parsed it */
+                char *url = malloc(base_len + strlen(path) + 1);
+                if (!url)
                         goto oom;
-                memcpy(h->url[op], opts->base_url, base_len);
-                strcpy(h->url[op] + base_len, path);
+                memcpy(url, opts->base_url, base_len);
+                strcpy(url + base_len, path);
                 h->curlu[op] = curl_url();
-                if (!h->curlu[op])
+                CURLUcode uc = h->curlu[op]
+                                       ? curl_url_set(h->curlu[op],
+                                                      CURLUPART_URL, url, 0)
+                                       : CURLUE_OUT_OF_MEMORY;
+                free(url);
+                if (uc == CURLUE_OUT_OF_MEMORY)
                         goto oom;
-                CURLUcode uc = curl_url_set(h->curlu[op], CURLUPART_URL,
-                                            h->url[op], 0);
                 if (uc != CURLUE_OK) {
                         snprintf(errstr, errstr_size,
                                  "moka.base_url: libcurl cannot use it (%s)",
@@ -335,8 +338,6 @@ void http_destroy(struct http *h)
                 close(h->epfd);
         curl_slist_free_all(h->headers);
         curl_slist_free_all(h->headers_large);
-        for (int op = 0; op < MOKA_OP_COUNT; op++)
-                free(h->url[op]);
         for (int op = 0; op < MOKA_OP_COUNT; op++)
                 curl_url_cleanup(h->curlu[op]);
         free(h);

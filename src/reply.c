@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "textbuf.h"
+
 const char *reply_dlq_reason_name(enum reply_dlq_reason reason)
 {
         switch (reason) {
@@ -50,77 +52,6 @@ void reply_format_time(int64_t epoch_ms, char out[32])
         *w = '\0';
 }
 
-/* A growing output buffer; `oom` sticks once an allocation failed. */
-struct reply_buf {
-        char *p;
-        size_t len, cap;
-        bool oom;
-};
-
-static void reply_put(struct reply_buf *b, const char *s, size_t n)
-{
-        if (b->oom)
-                return;
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 512;
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                char *p = realloc(b->p, cap);
-                if (!p) {
-                        b->oom = true;
-                        return;
-                }
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-}
-
-static void reply_lit(struct reply_buf *b, const char *s)
-{
-        reply_put(b, s, strlen(s));
-}
-
-/* A JSON string literal: quote, backslash and control characters escaped,
- * other bytes (UTF-8) as they are, like json-c with NOSLASHESCAPE. */
-static void reply_str(struct reply_buf *b, const char *s)
-{
-        reply_put(b, "\"", 1);
-        const char *run = s;
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c >= 0x20 && c != '"' && c != '\\')
-                        continue;
-                reply_put(b, run, (size_t)(s - run));
-                char esc[8];
-                switch (c) {
-                case '"':
-                        reply_put(b, "\\\"", 2);
-                        break;
-                case '\\':
-                        reply_put(b, "\\\\", 2);
-                        break;
-                case '\n':
-                        reply_put(b, "\\n", 2);
-                        break;
-                case '\r':
-                        reply_put(b, "\\r", 2);
-                        break;
-                case '\t':
-                        reply_put(b, "\\t", 2);
-                        break;
-                default:
-                        snprintf(esc, sizeof(esc), "\\u%04x", c);
-                        reply_put(b, esc, 6);
-                }
-                run = s + 1;
-        }
-        reply_put(b, run, (size_t)(s - run));
-        reply_put(b, "\"", 1);
-}
-
 /* Written directly rather than through a json-c tree: this runs for every
  * event. `data` is Moka's own text (validated and redacted by
  * moka_classify), copied as it is. */
@@ -128,33 +59,33 @@ char *reply_render_value(const struct event *ev, const struct reply_outcome *o,
                          const char *completed_at, size_t *len)
 {
         const struct event_source *src = &ev->src;
-        struct reply_buf b = {0};
+        struct textbuf b = {0};
         char num[64];
-        reply_lit(&b, "{\"schema\":\"" REPLY_SCHEMA "\",\"operation\":");
-        reply_str(&b, moka_operation_name(ev->op));
-        reply_lit(&b, ",\"correlation_id\":");
-        reply_str(&b, ev->correlation_id);
-        reply_lit(&b, o->success ? ",\"status\":\"success\""
-                                 : ",\"status\":\"failure\"");
-        reply_lit(&b, ",\"result_code\":");
-        reply_str(&b, o->result_code);
-        reply_lit(&b, ",\"result_message\":");
-        reply_str(&b, o->result_message ? o->result_message : "");
+        textbuf_puts(&b, "{\"schema\":\"" REPLY_SCHEMA "\",\"operation\":");
+        textbuf_puts_json(&b, moka_operation_name(ev->op));
+        textbuf_puts(&b, ",\"correlation_id\":");
+        textbuf_puts_json(&b, ev->correlation_id);
+        textbuf_puts(&b, o->success ? ",\"status\":\"success\""
+                                    : ",\"status\":\"failure\"");
+        textbuf_puts(&b, ",\"result_code\":");
+        textbuf_puts_json(&b, o->result_code);
+        textbuf_puts(&b, ",\"result_message\":");
+        textbuf_puts_json(&b, o->result_message ? o->result_message : "");
         snprintf(num, sizeof(num), ",\"attempts\":%d", o->attempts);
-        reply_lit(&b, num);
-        reply_lit(&b, ",\"source\":{\"topic\":");
-        reply_str(&b, src->topic);
+        textbuf_puts(&b, num);
+        textbuf_puts(&b, ",\"source\":{\"topic\":");
+        textbuf_puts_json(&b, src->topic);
         snprintf(num, sizeof(num), ",\"partition\":%d,\"offset\":%lld}",
                  (int)src->partition, (long long)src->offset);
-        reply_lit(&b, num);
-        reply_lit(&b, ",\"data\":");
+        textbuf_puts(&b, num);
+        textbuf_puts(&b, ",\"data\":");
         if (o->data_json)
-                reply_put(&b, o->data_json, o->data_len);
+                textbuf_put(&b, o->data_json, o->data_len);
         else
-                reply_lit(&b, "null");
-        reply_lit(&b, ",\"completed_at\":");
-        reply_str(&b, completed_at);
-        reply_lit(&b, "}");
+                textbuf_puts(&b, "null");
+        textbuf_puts(&b, ",\"completed_at\":");
+        textbuf_puts_json(&b, completed_at);
+        textbuf_puts(&b, "}");
         if (b.oom) {
                 free(b.p);
                 return NULL;
