@@ -218,3 +218,17 @@ def test_check_config_rejects_missing_password():
     r = run(["check-config", "--config", SAMPLE])
     assert r.returncode == 1, describe(r)
     assert "password" in r.stdout + r.stderr, describe(r)
+
+
+def test_run_rejects_a_base_url_libcurl_cannot_parse(tmp_path):
+    """A base URL the configuration accepts but libcurl cannot parse (a
+    space in the path) stops start-up, naming the key, before any Kafka or
+    Moka work."""
+    bad, _ = _replace_line(open(SAMPLE).read(), "base_url =",
+                           '  base_url = "http://127.0.0.1:1/a b";')
+    conf = tmp_path / "bad-url.conf"
+    conf.write_text(bad)
+    r = run(["run", "--config", str(conf)], env={"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD})
+    assert r.returncode == 1, describe(r)
+    assert "moka.base_url: libcurl cannot use it" in r.stdout + r.stderr, describe(r)
+    assert PASSWORD not in r.stdout + r.stderr
