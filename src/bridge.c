@@ -102,6 +102,7 @@ struct bridge {
         struct event *all;               /* every live event */
         struct partition_state *parts;
         size_t pending;                  /* live events */
+        size_t pending_high;             /* most live events at once */
         size_t max_pending;
         bool fetch_paused;               /* backpressure */
         uint64_t hold_since_ms; /* at the pending limit, not polling; 0: no */
@@ -138,7 +139,10 @@ static void bridge_link_event(struct bridge *b, struct event *ev)
         if (b->all)
                 b->all->all_prev = ev;
         b->all = ev;
-        b->pending++;
+        /* Taken here, not from the gauge once a turn: an overshoot that
+         * lasts less than a turn still shows. */
+        if (++b->pending > b->pending_high)
+                b->pending_high = b->pending;
 }
 
 static void bridge_free_event(struct bridge *b, struct event *ev)
@@ -1121,8 +1125,9 @@ static void bridge_update_gauges(struct bridge *b)
 {
         uint64_t now = timer_now_ms();
         metrics_loop_alive(b->metrics, now);
-        metrics_set_inflight_requests(b->metrics, http_inflight(b->http));
-        metrics_set_pending_events(b->metrics, b->pending);
+        metrics_set_inflight_requests(b->metrics, http_inflight(b->http),
+                                      http_inflight_high(b->http));
+        metrics_set_pending_events(b->metrics, b->pending, b->pending_high);
         if (now - b->watermarks_at_ms >= BRIDGE_WATERMARK_EVERY_MS) {
                 b->watermarks_at_ms = now;
                 consumer_foreach_watermark(b->cons, bridge_on_watermark, b);

@@ -71,6 +71,7 @@ struct http {
         struct curl_slist *headers_large;
         CURLU *curlu[MOKA_OP_COUNT]; /* each operation's URL, parsed once */
         int inflight;
+        int inflight_high; /* most transfers at once */
         int max_inflight;
         struct http_request *pool; /* idle requests with their handles */
         struct http_request *all;
@@ -353,6 +354,11 @@ int http_inflight(const struct http *h)
         return h->inflight;
 }
 
+int http_inflight_high(const struct http *h)
+{
+        return h->inflight_high;
+}
+
 /* Takes a finished or aborted request off the multi handle; the slot is
  * free from here on. */
 static void http_detach(struct http *h, struct http_request *req)
@@ -429,7 +435,8 @@ struct http_request *http_start(struct http *h, enum moka_operation op,
         }
         req->shard = sh;
         sh->inflight++;
-        h->inflight++;
+        if (++h->inflight > h->inflight_high)
+                h->inflight_high = h->inflight;
         req->running = true;
         return req;
 }

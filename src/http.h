@@ -35,6 +35,8 @@ void http_destroy(struct http *h);
 /* True while fewer than max_inflight requests are running. */
 bool http_has_slot(const struct http *h);
 int http_inflight(const struct http *h);
+/* The most requests that were in flight at once since http_create. */
+int http_inflight_high(const struct http *h);
 
 /* POSTs `body` (borrowed: must stay valid until the request completes or
  * is aborted) to the operation's path. `owner` comes back in the callback.

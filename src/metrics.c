@@ -44,8 +44,8 @@ struct metrics {
         size_t completions_len, completions_cap;
         struct metrics_partition *parts;
         size_t parts_len, parts_cap;
-        int inflight;
-        size_t pending;
+        int inflight, inflight_high;
+        size_t pending, pending_high;
         bool outage;
         bool in_group;
         uint64_t alive_ms;
@@ -147,14 +147,14 @@ void metrics_delivery_failed(struct metrics *m)
         METRICS_LOCKED(m, m->delivery_failures++);
 }
 
-void metrics_set_inflight_requests(struct metrics *m, int n)
+void metrics_set_inflight_requests(struct metrics *m, int n, int high)
 {
-        METRICS_LOCKED(m, m->inflight = n);
+        METRICS_LOCKED(m, m->inflight = n; m->inflight_high = high);
 }
 
-void metrics_set_pending_events(struct metrics *m, size_t n)
+void metrics_set_pending_events(struct metrics *m, size_t n, size_t high)
 {
-        METRICS_LOCKED(m, m->pending = n);
+        METRICS_LOCKED(m, m->pending = n; m->pending_high = high);
 }
 
 void metrics_set_outage(struct metrics *m, bool outage)
@@ -417,9 +417,17 @@ char *metrics_render(struct metrics *m, size_t *len)
         metrics_family(&o, "moka_bridge_inflight_requests", "gauge",
                        "Moka requests in flight.");
         metrics_printf(&o, "moka_bridge_inflight_requests %d\n", m->inflight);
+        metrics_family(&o, "moka_bridge_inflight_requests_max", "gauge",
+                       "Most Moka requests in flight at once since start.");
+        metrics_printf(&o, "moka_bridge_inflight_requests_max %d\n",
+                       m->inflight_high);
         metrics_family(&o, "moka_bridge_pending_events", "gauge",
                        "Events consumed and not yet committable.");
         metrics_printf(&o, "moka_bridge_pending_events %zu\n", m->pending);
+        metrics_family(&o, "moka_bridge_pending_events_max", "gauge",
+                       "Most events pending at once since start.");
+        metrics_printf(&o, "moka_bridge_pending_events_max %zu\n",
+                       m->pending_high);
         metrics_family(&o, "moka_bridge_outage", "gauge",
                        "1 while partitions are paused for a Moka outage.");
         metrics_printf(&o, "moka_bridge_outage %d\n", m->outage ? 1 : 0);

@@ -34,8 +34,11 @@ void metrics_retry_scheduled(struct metrics *m, enum moka_operation op);
 void metrics_dlq_record(struct metrics *m, enum reply_dlq_reason reason);
 void metrics_delivery_failed(struct metrics *m);
 
-void metrics_set_inflight_requests(struct metrics *m, int n);
-void metrics_set_pending_events(struct metrics *m, size_t n);
+/* Gauges with their high-water marks: the most there ever were at once,
+ * counted where the number grows (an overshoot shorter than a scrape
+ * interval still shows). */
+void metrics_set_inflight_requests(struct metrics *m, int n, int high);
+void metrics_set_pending_events(struct metrics *m, size_t n, size_t high);
 void metrics_set_outage(struct metrics *m, bool outage);
 
 /* Per-partition offsets: the last committed offset (from the commit

@@ -13,6 +13,7 @@ struct sim_stats {
         atomic_ullong requests[SIM_EP_COUNT];
         atomic_ullong not_found;
         atomic_llong in_flight;
+        atomic_llong in_flight_max;     /* since start or the last reset */
         pthread_mutex_t lock;   /* guards the maps */
         struct sim_map *by_result;      /* label -> unsigned long long * */
         struct sim_map *by_fault;
@@ -126,7 +127,18 @@ void sim_stats_count_fault(struct sim_stats *s, const char *label)
 
 void sim_stats_in_flight_add(struct sim_stats *s, int delta)
 {
-        atomic_fetch_add_explicit(&s->in_flight, delta, memory_order_relaxed);
+        long long now = atomic_fetch_add_explicit(&s->in_flight, delta,
+                                                  memory_order_relaxed) +
+                        delta;
+        long long max = atomic_load_explicit(&s->in_flight_max,
+                                             memory_order_relaxed);
+        /* Kept where the count grows: a reader sampling in_flight misses a
+         * peak that lasts less than its interval. */
+        while (now > max &&
+               !atomic_compare_exchange_weak_explicit(
+                       &s->in_flight_max, &max, now, memory_order_relaxed,
+                       memory_order_relaxed))
+                ;
 }
 
 void sim_stats_reset(struct sim_stats *s)
@@ -136,6 +148,7 @@ void sim_stats_reset(struct sim_stats *s)
         for (i = 0; i < SIM_EP_COUNT; i++)
                 atomic_store(&s->requests[i], 0);
         atomic_store(&s->not_found, 0);
+        atomic_store(&s->in_flight_max, atomic_load(&s->in_flight));
         pthread_mutex_lock(&s->lock);
         sim_map_clear(s->by_result, free);
         sim_map_clear(s->by_fault, free);
@@ -190,7 +203,8 @@ void sim_stats_render(struct sim_stats *s, struct sim_buf *b,
         sim_map_foreach(s->by_content_type, render_counter, &rc);
         pthread_mutex_unlock(&s->lock);
         sim_buf_printf(b, "},\"not_found\":%llu,\"in_flight\":%lld,"
-                       "\"timers_pending\":%llu}",
+                       "\"in_flight_max\":%lld,\"timers_pending\":%llu}",
                        atomic_load(&s->not_found),
-                       atomic_load(&s->in_flight), timers_pending);
+                       atomic_load(&s->in_flight),
+                       atomic_load(&s->in_flight_max), timers_pending);
 }

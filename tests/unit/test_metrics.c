@@ -30,7 +30,8 @@ static void test_counters_and_labels(void)
         metrics_dlq_record(m, REPLY_DLQ_INVALID_EVENT);
         metrics_retry_scheduled(m, MOKA_OP_SALE_LIST);
         metrics_set_outage(m, true);
-        metrics_set_inflight_requests(m, 7);
+        metrics_set_inflight_requests(m, 7, 9);
+        metrics_set_pending_events(m, 3, 40);
         char *s = render(m);
         CHECK_CONTAINS(s, "moka_bridge_events_consumed_total{operation="
                           "\"customer.update\"} 2\n");
@@ -49,6 +50,10 @@ static void test_counters_and_labels(void)
                           "\"sale.list\"} 1\n");
         CHECK_CONTAINS(s, "moka_bridge_outage 1\n");
         CHECK_CONTAINS(s, "moka_bridge_inflight_requests 7\n");
+        CHECK_CONTAINS(s, "moka_bridge_inflight_requests_max 9\n");
+        CHECK_CONTAINS(s, "moka_bridge_pending_events 3\n");
+        CHECK_CONTAINS(s, "moka_bridge_pending_events_max 40\n");
+        CHECK_CONTAINS(s, "# TYPE moka_bridge_pending_events_max gauge\n");
         CHECK_CONTAINS(s, "# TYPE moka_bridge_events_consumed_total counter\n");
         free(s);
         metrics_destroy(m);
