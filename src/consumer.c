@@ -20,18 +20,29 @@ struct consumer {
         bool eos;
 };
 
+/* One line per run of a topic's partitions in the list, at most
+ * CONSUMER_LOG_PER_LINE each: a whole assignment can be longer than a log
+ * line, and a list cut short would tell an operator (and test_scaling)
+ * less than the bridge owns. */
+enum { CONSUMER_LOG_PER_LINE = 100 };
+
 static void consumer_log_partitions(const char *what,
                                     const rd_kafka_topic_partition_list_t *l)
 {
-        char buf[1024];
-        size_t off = 0;
-        buf[0] = '\0';
-        for (int i = 0; i < l->cnt && off < sizeof(buf) - 64; i++)
-                off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s/%d",
-                                        i ? " " : "", l->elems[i].topic,
-                                        l->elems[i].partition);
-        log_info(what, "\"count\":%d,\"partitions\":%s", l->cnt,
-                 log_json_escape(buf));
+        for (int i = 0; i < l->cnt;) {
+                const char *topic = l->elems[i].topic;
+                char nums[CONSUMER_LOG_PER_LINE * 12 + 1];
+                size_t off = 0;
+                nums[0] = '\0';
+                for (int n = 0; i < l->cnt && n < CONSUMER_LOG_PER_LINE &&
+                                strcmp(l->elems[i].topic, topic) == 0;
+                     i++, n++)
+                        off += (size_t)snprintf(nums + off, sizeof(nums) - off,
+                                                "%s%d", n ? "," : "",
+                                                (int)l->elems[i].partition);
+                log_info(what, "\"topic\":%s,\"partitions\":[%s]",
+                         log_json_escape(topic), nums);
+        }
 }
 
 static void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
