@@ -44,6 +44,35 @@ static void publisher_on_error(rd_kafka_t *rk, int err, const char *reason,
                  log_json_escape(reason));
 }
 
+/* The settings the delivery guarantee and the reply sizes rest on, read
+ * back from the running producer (not from our configuration): what
+ * librdkafka actually uses, after defaults, kafka.properties and the
+ * forced settings. Only these names: kafka.properties may hold secrets. */
+static void publisher_log_settings(rd_kafka_t *rk)
+{
+        static const char *const names[] = {
+                "enable.idempotence", "acks", "compression.codec",
+                "max.in.flight.requests.per.connection", "linger.ms",
+                "message.max.bytes"};
+        const rd_kafka_conf_t *c = rd_kafka_conf(rk);
+        char fields[1024];
+        size_t off = 0;
+        fields[0] = '\0';
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                char v[64];
+                size_t n = sizeof(v);
+                if (rd_kafka_conf_get(c, names[i], v, &n) !=
+                    RD_KAFKA_CONF_OK)
+                        snprintf(v, sizeof(v), "?");
+                off += (size_t)snprintf(fields + off, sizeof(fields) - off,
+                                        "%s\"%s\":%s", i ? "," : "",
+                                        names[i], log_json_escape(v));
+                if (off >= sizeof(fields))
+                        return; /* cannot happen with these names */
+        }
+        log_info("producer settings", "%s", fields);
+}
+
 struct publisher *publisher_create(const struct config *conf,
                                    publisher_delivery_cb cb, void *arg,
                                    int wake_fd, char *errstr,
@@ -98,6 +127,7 @@ struct publisher *publisher_create(const struct config *conf,
                 goto fail;
         }
         /* rd_kafka_new() took ownership of kc */
+        publisher_log_settings(p->rk);
 
         const char *reply[MOKA_OP_COUNT] = {conf->topic_customer_update_reply,
                                             conf->topic_sale_list_reply};
