@@ -8,6 +8,10 @@
 #   scripts/kafka.sh stop [DIR]                 stop it and remove DIR (KEEP_KAFKA_DIR=1 keeps it)
 #   scripts/kafka.sh status [DIR]               exit 0 when the broker of DIR runs
 #   scripts/kafka.sh create-topic BROKERS NAME PARTITIONS [key=value ...]
+#   scripts/kafka.sh dump-log BROKERS TOPIC PARTITION
+#                                               the record batches of a partition as the broker
+#                                               stored them (producer id, sequence, codec), by
+#                                               Kafka's DumpLogSegments, from the DIR serving BROKERS
 #
 # DIR defaults to the one of the last `start` (remembered in $KAFKA_LAST_FILE).
 # Progress and errors go to stderr; `start` and `status` print KEY=value lines on stdout.
@@ -42,7 +46,7 @@ log() { echo "kafka.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-    sed -n '5,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit "${1:-2}"
 }
 
@@ -480,6 +484,24 @@ EOF
     fi
 }
 
+# The batch headers of TOPIC-PARTITION's segments in the data of the broker
+# at BROKERS: KAFKA_DIR if set, else the last start's DIR; it must be the one
+# serving BROKERS.
+cmd_dump_log() {
+    (($# == 3)) || usage
+    local brokers=$1 topic=$2 partition=$3 dir port segs
+    dir=$(resolve_dir "${KAFKA_DIR:-}")
+    [[ -n $dir && -f $dir/server.properties ]] || die "no broker directory (set KAFKA_DIR)"
+    port=$(plaintext_port "$dir")
+    [[ $brokers == "127.0.0.1:$port" ]] ||
+        die "$dir serves 127.0.0.1:$port, not $brokers (set KAFKA_DIR)"
+    segs=$(find "$dir/data/$topic-$partition" -name '*.log' 2>/dev/null | sort | paste -sd, -)
+    [[ -n $segs ]] || die "no segment of $topic-$partition under $dir/data"
+    java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$KAFKA_CONF_DIR/log4j2.properties" \
+        -cp "$KAFKA_JARS_DIR/*" kafka.tools.DumpLogSegments --files "$segs"
+}
+
 cmd=${1:-}
 [[ -n $cmd ]] || usage
 shift
@@ -489,6 +511,7 @@ start) cmd_start "$@" ;;
 stop) cmd_stop "$@" ;;
 status) cmd_status "$@" ;;
 create-topic) cmd_create_topic "$@" ;;
+dump-log) cmd_dump_log "$@" ;;
 -h | --help | help) usage 0 ;;
 *) log "unknown command: $cmd"; usage ;;
 esac

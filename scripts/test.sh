@@ -28,7 +28,7 @@ KDIR=$(mktemp -d /tmp/moka-bridge-test-kafka.XXXXXX)
 cleanup() { "$ROOT/scripts/kafka.sh" stop "$KDIR" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 eval "$(scripts/kafka.sh start "$KDIR")"
-export KAFKA_BROKERS
+export KAFKA_BROKERS KAFKA_DIR
 
 echo "== all tests"
 ctest --test-dir build --output-on-failure "$@"
@@ -38,8 +38,13 @@ ctest --test-dir build --output-on-failure "$@"
 # JSON log line, so the harness fails the test; bridges still running at a
 # test's end are stopped with SIGTERM so LeakSanitizer checks them too.
 # test_deploy (static checks of the deployment files) is the same in both
-# builds. MOKA_SKIP_ASAN_IT=1 skips this step.
-if [ "$#" -eq 0 ] && [ -z "${MOKA_SKIP_ASAN_IT:-}" ]; then
+# builds. MOKA_SKIP_ASAN_IT=1 skips this step, and so do ctest arguments
+# (a selection of tests); either way it says so.
+if [ -n "${MOKA_SKIP_ASAN_IT:-}" ]; then
+    echo "== SKIPPED: integration tests under AddressSanitizer + UBSan (MOKA_SKIP_ASAN_IT is set)"
+elif [ "$#" -ne 0 ]; then
+    echo "== SKIPPED: integration tests under AddressSanitizer + UBSan (ctest arguments given: $*)"
+else
     echo "== integration tests under AddressSanitizer + UBSan"
     MOKA_TEST_GRACEFUL_STOP=1 ASAN_OPTIONS=detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -70,6 +70,8 @@ def kafka():
     kdir = None
     if not brokers:
         kdir, brokers = _start_kafka_sh()
+        # scripts/kafka.sh dump-log finds the broker's data by it.
+        os.environ["KAFKA_DIR"] = kdir
     k = Kafka(brokers)
     try:
         try:
