@@ -55,7 +55,10 @@ Counts and their definitions
   `0 2 1`, `0 1 2 3 | 1 3`, `0 1 2 3 | 1 4` fail. A key's calls skip events
   that were never called (invalid events); the successor is taken among the
   events present in the stream.
-- `calls_missing`: events answered `success` that Moka never received.
+- `calls_missing`: events answered `success` that Moka never received;
+  `calls_unknown`: calls in Moka's log that match no input event (a call
+  the bridge made up, or one of another run); `dlq_unknown`: DLQ records
+  that match no input event.
 - `committed_before_answered`: events at an offset below a committed offset
   of their partition (that commit means "this and everything before it is
   answered") that had no complete answer when that commit was observed: no
@@ -67,9 +70,13 @@ Counts and their definitions
   tests that wait for the end expect 0).
 
 The run fails (`CheckResult.violations()`, exit status 1) on any lost event,
-missing DLQ record, reply that matches no input event, order violation,
-commit before answer, or on more duplicate replies than `max_duplicates`
-(default: unlimited, at-least-once allows them).
+missing DLQ record, reply or DLQ record that matches no input event, order
+violation, success without a Moka call, Moka call of no input event, commit
+before answer, or on more duplicate replies than `max_duplicates` (default:
+unlimited, at-least-once allows them). `CommitSampler.problems()` says when
+the committed offsets were not sampled well enough for "committed before
+answered" to mean anything (failed reads, too few samples); the fault tests
+fail on that too.
 
 Command line:
     python3 tests/integration/checker.py --brokers B --input T --reply T \
@@ -176,8 +183,9 @@ class CheckResult:
     def violations(self, max_duplicates=None):
         c = self.counts
         v = []
-        for k in ("lost", "dlq_missing", "unknown_replies", "reply_order_violations",
-                  "call_order_violations", "committed_before_answered"):
+        for k in ("lost", "dlq_missing", "unknown_replies", "dlq_unknown",
+                  "reply_order_violations", "call_order_violations",
+                  "calls_missing", "calls_unknown", "committed_before_answered"):
             if c.get(k):
                 v.append("%s=%d" % (k, c[k]))
         if max_duplicates is not None and c["duplicate_replies"] > max_duplicates:
@@ -392,6 +400,62 @@ def analyze(inputs, replies, dlqs, calls=None, commit_samples=(),
 
 
 # --------------------------------------------------------------------------
+# Duplicates after a kill, aborted transactions
+
+def unexplained_duplicates(reply_times, owned, committed, kill_ms):
+    """Events answered more than once that a kill -9 does not explain.
+    reply_times: {(partition, offset): [reply timestamps, ms]} of every
+    answered event; owned: the input partitions the killed bridge owned;
+    committed: {partition: committed offset} read right after the kill;
+    kill_ms: a time after the killed bridge's last reply. An event may be
+    answered twice only when the killed bridge answered it (first reply
+    before the kill) and had not committed it (on a partition it owned, at
+    or past that partition's committed offset): its new owner answers it
+    again. Anything else -- a second reply from a bridge that drained and
+    committed, a third reply -- is returned as (partition, offset, replies,
+    why)."""
+    out = []
+    for (p, o), ts in sorted(reply_times.items()):
+        if len(ts) < 2:
+            continue
+        why = None
+        if len(ts) > 2:
+            why = "answered %d times" % len(ts)
+        elif p not in owned:
+            why = "partition %d was not the killed bridge's" % p
+        elif o < max(committed.get(p, 0), 0):
+            why = "below the offset %d committed at the kill" % committed[p]
+        elif min(ts) >= kill_ms:
+            why = "first answered after the kill"
+        if why:
+            out.append((p, o, len(ts), why))
+    return out
+
+
+def aborted_records(committed, uncommitted, ids):
+    """committed / uncommitted: [(partition, offset, correlation id)] of one
+    topic read to its end with isolation.level read_committed /
+    read_uncommitted. Returns (aborted, problems): the records only the
+    read_uncommitted reader saw (those of aborted transactions), and what
+    contradicts transactions: a committed record the read_uncommitted
+    reader did not see at the same place, or a record of no event of `ids`
+    (a reply a bridge made up, or one from outside the run)."""
+    problems = []
+    seen = {(p, o): cid for p, o, cid in uncommitted}
+    for p, o, cid in committed:
+        if seen.get((p, o), object()) != cid:
+            problems.append("committed record %d/%d (%s) not seen by "
+                            "read_uncommitted" % (p, o, cid))
+    done = {(p, o) for p, o, _ in committed}
+    aborted = [(p, o, cid) for p, o, cid in uncommitted if (p, o) not in done]
+    ids = set(ids)
+    for p, o, cid in committed + aborted:
+        if cid not in ids:
+            problems.append("record %d/%d of no event of the run: %r" % (p, o, cid))
+    return aborted, problems
+
+
+# --------------------------------------------------------------------------
 # Reading Kafka and moka-sim
 
 def _consumer(brokers):
@@ -504,13 +568,26 @@ def committed_offsets(brokers, group, topic):
 class CommitSampler:
     """Samples a group's committed offsets every `interval` seconds in a
     thread; each sample is (time_ms read after the answer, {p: offset}).
-    Errors (a broker that is down) are counted, not raised."""
+    A failed read is counted and kept (`errors`, `last_error`), not raised,
+    so that a broker restart does not kill the thread; `problems()` then
+    says whether the samples can be trusted."""
 
-    def __init__(self, brokers, group, topic, interval=0.5):
+    # A run fails when more reads than this share failed, or when fewer
+    # samples than this share of the possible ones were taken while not
+    # paused.
+    MAX_ERROR_SHARE = 0.1
+    MIN_SAMPLE_SHARE = 0.5
+
+    def __init__(self, brokers, group, topic, interval=0.5, read=None):
         self.brokers, self.group, self.topic = brokers, group, topic
         self.interval = interval
         self.samples = []
         self.errors = 0
+        self.attempts = 0
+        self.last_error = None
+        self.active_s = 0.0  # time spent sampling (not paused)
+        # read(consumer, partitions) -> {p: offset}; tests replace it.
+        self._read = read or self._read_committed
         self.paused = threading.Event()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -519,8 +596,16 @@ class CommitSampler:
         self._t.start()
         return self
 
+    def _read_committed(self, c, parts):
+        from confluent_kafka import TopicPartition
+        if parts is None:
+            md = c.list_topics(self.topic, timeout=5)
+            parts = sorted(md.topics[self.topic].partitions)
+        tps = c.committed([TopicPartition(self.topic, p) for p in parts], timeout=5)
+        return {tp.partition: tp.offset for tp in tps}
+
     def _run(self):
-        from confluent_kafka import Consumer, TopicPartition
+        from confluent_kafka import Consumer
         c = None
         parts = None
         try:
@@ -531,24 +616,40 @@ class CommitSampler:
                         c = None
                     self._stop.wait(0.05)
                     continue
+                t0 = time.monotonic()
+                self.attempts += 1
                 try:
                     if c is None:
                         c = Consumer({"bootstrap.servers": self.brokers,
                                       "group.id": self.group,
                                       "enable.auto.commit": False})
-                    if parts is None:
-                        md = c.list_topics(self.topic, timeout=5)
-                        parts = sorted(md.topics[self.topic].partitions)
-                    tps = c.committed([TopicPartition(self.topic, p) for p in parts],
-                                      timeout=5)
-                    t = int(time.time() * 1000)
-                    self.samples.append((t, {tp.partition: tp.offset for tp in tps}))
-                except Exception:  # noqa: BLE001
+                    got = self._read(c, parts)
+                    parts = parts or sorted(got)
+                    self.samples.append((int(time.time() * 1000), got))
+                except Exception as e:  # noqa: BLE001 - counted, see problems()
                     self.errors += 1
+                    self.last_error = repr(e)
                 self._stop.wait(self.interval)
+                self.active_s += time.monotonic() - t0
         finally:
             if c is not None:
                 c.close()
+
+    def problems(self):
+        """Why the samples cannot back "committed before answered": too
+        many failed reads, or too few samples for the time sampled. []
+        when they can."""
+        out = []
+        if self.attempts and self.errors > self.MAX_ERROR_SHARE * self.attempts:
+            out.append("%d of %d committed-offset reads failed, last: %s"
+                       % (self.errors, self.attempts, self.last_error))
+        want = int(self.MIN_SAMPLE_SHARE * self.active_s / self.interval)
+        if len(self.samples) < max(1, want):
+            out.append("%d committed-offset samples in %.1f s of sampling "
+                       "every %.1f s (at least %d wanted); last error: %s"
+                       % (len(self.samples), self.active_s, self.interval,
+                          max(1, want), self.last_error))
+        return out
 
     def pause(self, paused=True):
         """Pauses sampling and closes the client (while the broker is
@@ -636,15 +737,17 @@ def main(argv=None):
     ap.add_argument("--results", help="append the JSON line to this file")
     a = ap.parse_args(argv)
     samples = []
+    sampling = []
     if a.watch > 0:
         if not a.group:
             ap.error("--watch needs --group")
         s = CommitSampler(a.brokers, a.group, a.input).start()
         time.sleep(a.watch)
         samples = s.stop()
+        sampling = s.problems()
     res = check(a.brokers, a.input, a.reply, a.dlq, a.sim, a.group, samples)
     record(res, a.label, a.results)
-    v = res.violations(a.max_duplicates)
+    v = res.violations(a.max_duplicates) + sampling
     if v:
         print("FAILED: " + ", ".join(v), file=sys.stderr)
         print(json.dumps(res.details, default=str)[:4000], file=sys.stderr)

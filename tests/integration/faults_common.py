@@ -14,7 +14,6 @@ import time
 import uuid
 
 import checker
-from helpers import wait_until
 
 SCALE = os.environ.get("MOKA_FAULTS_SCALE", "short")
 if SCALE not in ("short", "long"):
@@ -120,38 +119,6 @@ class Load:
         return self.sent
 
 
-def end_offsets(kafka, topic):
-    from confluent_kafka import TopicPartition
-    c = kafka._consumer()
-    try:
-        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in kafka.partitions(topic)}
-    finally:
-        c.close()
-
-
-def wait_all_committed(kafka, group, topic, timeout, watch=()):
-    """Waits until the group committed every partition of `topic` to its end
-    (every event answered and acknowledged)."""
-    state = {}
-
-    def ok():
-        for w in watch:
-            w.assert_running()
-        try:
-            ends = end_offsets(kafka, topic)
-            com = kafka.committed(group, topic)
-        except Exception as e:  # noqa: BLE001
-            state["v"] = repr(e)
-            return False
-        state["v"] = (com, ends)
-        return all(com.get(p) == hi for p, hi in ends.items() if hi > 0)
-    wait_until(ok, timeout, lambda: "group %s to commit %s to its end: "
-               "(committed, ends) = %s%s" % (group, topic, state.get("v"),
-                                             "".join("\n" + w.describe() for w in watch)),
-               0.5)
-
-
 def results_path(request):
     p = os.environ.get("FAULTS_RESULTS")
     if p:
@@ -160,24 +127,29 @@ def results_path(request):
     return os.path.join(str(base), "faults-results.jsonl")
 
 
-def check_and_report(request, kafka, topics, group, label, sampler=None, sim=None,
+def check_and_report(request, kafka, topics, group, label, sampler, sim=None,
                      max_duplicates=None, extra=None, replies=None, dlqs=None):
     """Runs the checker on the run's topics, prints and records the counts,
-    and fails on loss, order violations or commit before answer (and on
-    more duplicates than max_duplicates). Returns the counts."""
-    samples = sampler.stop() if sampler is not None else []
+    and fails on any violation (checker.CheckResult.violations: loss,
+    order, a success without a Moka call, commit before answer, ...), on
+    more duplicates than max_duplicates, and when the committed offsets
+    were not sampled well enough to judge "committed before answered"
+    (sampler.problems()). Returns the counts."""
+    samples = sampler.stop()
     res = checker.check(kafka.brokers, topics.customer_update, topics.cu_reply,
                         topics.cu_dlq, sim.base_url if sim else None, group,
                         samples, replies=replies, dlqs=dlqs)
     ex = {"scale": SCALE, "test": request.node.name,
-          "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    if sampler is not None:
-        ex["commit_sample_errors"] = sampler.errors
+          "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+          "commit_sample_errors": sampler.errors,
+          "commit_sample_attempts": sampler.attempts}
     ex.update(extra or {})
     path = results_path(request)
     line = checker.record(res, label, path, ex)
     print("results appended to %s" % path)
     res.assert_ok(max_duplicates)
+    bad = sampler.problems()
+    assert not bad, "committed offsets not sampled well enough: " + "; ".join(bad)
     return line
 
 

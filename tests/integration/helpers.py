@@ -47,6 +47,66 @@ assert checkkey(DEALER_CODE, DEALER_USERNAME, DEALER_PASSWORD) == DEALER_CHECKKE
 
 
 # --------------------------------------------------------------------------
+# Secrets in a text
+
+# A piece this long of a longer secret is as telling as the whole (a
+# CheckKey cut to its first 16 hex digits in a log line).
+SECRET_PIECE = 12
+
+
+def secret_forms(secret):
+    """(form name, text) pairs of the ways `secret` can show up in a log
+    line or a document: as is, JSON-escaped, URL-encoded, base64, hex."""
+    import base64
+    import urllib.parse
+    b = secret.encode("utf-8")
+    forms = [("as is", secret),
+             ("JSON-escaped", json.dumps(secret)[1:-1]),
+             ("JSON-escaped ASCII", json.dumps(secret, ensure_ascii=True)[1:-1]),
+             ("URL-encoded", urllib.parse.quote(secret, safe="")),
+             ("form-encoded", urllib.parse.quote_plus(secret)),
+             ("base64", base64.b64encode(b).decode().rstrip("=")),
+             ("base64url", base64.urlsafe_b64encode(b).decode().rstrip("=")),
+             ("hex", b.hex())]
+    out, seen = [], set()
+    for name, f in forms:
+        if f and f not in seen:
+            seen.add(f)
+            out.append((name, f))
+    return out
+
+
+def find_secrets(text, secrets):
+    """[(secret, how it was found)] for every secret that `text` holds in
+    one of its secret_forms, in any letter case, or (for a secret longer
+    than SECRET_PIECE characters) by any SECRET_PIECE-character piece."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    low = text.lower()
+    found = []
+    for s in secrets:
+        if not s:
+            continue
+        hit = None
+        for name, f in secret_forms(s):
+            if f in text:
+                hit = name
+            elif f.lower() in low:
+                hit = name + ", other letter case"
+            if hit:
+                break
+        if hit is None and len(s) > SECRET_PIECE:
+            sl = s.lower()
+            for i in range(len(sl) - SECRET_PIECE + 1):
+                if sl[i:i + SECRET_PIECE] in low:
+                    hit = "a %d-character piece at %d" % (SECRET_PIECE, i)
+                    break
+        if hit:
+            found.append((s, hit))
+    return found
+
+
+# --------------------------------------------------------------------------
 # Paths
 
 def source_dir():
@@ -319,14 +379,14 @@ class Kafka:
                 for e, (p, o) in zip(events, res)]
 
     # ---- consumers
-    def _consumer(self):
+    def _consumer(self, isolation="read_committed"):
         from confluent_kafka import Consumer
         return Consumer({
             "bootstrap.servers": self.brokers,
             "group.id": unique("it-reader"),
             "enable.auto.commit": False,
             "enable.partition.eof": False,
-            "isolation.level": "read_committed",
+            "isolation.level": isolation,
         })
 
     def collect(self, topic, n, timeout=30.0, watch=(), match=None,
@@ -362,12 +422,14 @@ class Kafka:
         finally:
             c.close()
 
-    def read_all(self, topic, timeout=60.0):
+    def read_all(self, topic, timeout=60.0, isolation="read_committed"):
         """Reads every record of `topic` up to the high watermarks seen at
         the start of the call (use once the writer has stopped, to count
-        records exactly)."""
+        records exactly); any consumer error fails. `isolation`
+        "read_uncommitted" also returns the records of aborted
+        transactions."""
         from confluent_kafka import TopicPartition, OFFSET_BEGINNING
-        c = self._consumer()
+        c = self._consumer(isolation)
         try:
             ends = {}
             for p in self.partitions(topic):
@@ -438,6 +500,52 @@ class Kafka:
         wait_until(ok, timeout, lambda: "group %s to commit %s/%d past offset %d; "
                    "committed %s%s" % (group, topic, partition, offset,
                                        last["v"], _watch_state(watch)), 0.2)
+
+    def end_offsets(self, topic):
+        """{partition: high watermark} of `topic`."""
+        from confluent_kafka import TopicPartition
+        c = self._consumer()
+        try:
+            return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                    for p in self.partitions(topic)}
+        finally:
+            c.close()
+
+    def wait_committed_to_end(self, group, topic, timeout, watch=()):
+        """Waits until the group committed every partition of `topic` to
+        its end: every event answered and its reply and DLQ record
+        acknowledged, so none of them is still on its way."""
+        state = {}
+
+        def ok():
+            for w in watch:
+                w.assert_running()
+            try:
+                ends = self.end_offsets(topic)
+                com = self.committed(group, topic)
+            except Exception as e:  # noqa: BLE001
+                state["v"] = repr(e)
+                return False
+            state["v"] = (com, ends)
+            return all(com.get(p) == hi for p, hi in ends.items() if hi > 0)
+        wait_until(ok, timeout, lambda: "group %s to commit %s to its end: "
+                   "(committed, ends) = %s%s" % (group, topic, state.get("v"),
+                                                 _watch_state(watch)), 0.5)
+
+    def batches(self, topic, partition):
+        """The record batches of topic/partition as the broker stored them
+        (Kafka's DumpLogSegments through scripts/kafka.sh dump-log): one
+        dict a batch, e.g. {"baseOffset": "0", "producerId": "3",
+        "baseSequence": "0", "compresscodec": "lz4", ...}."""
+        script = os.path.join(source_dir(), "scripts", "kafka.sh")
+        p = subprocess.run(["bash", script, "dump-log", self.brokers, topic,
+                            str(partition)], capture_output=True, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, ("kafka.sh dump-log %s %d exited %d:\n%s%s"
+                                   % (topic, partition, p.returncode,
+                                      p.stdout[-2000:], p.stderr[-2000:]))
+        return [dict(re.findall(r"(\w+): (\S+)", line))
+                for line in p.stdout.splitlines() if line.startswith("baseOffset:")]
 
     def group_members(self, group):
         """(state name, {member_id: [(topic, partition)]}) of a consumer group."""
@@ -528,6 +636,11 @@ class Process:
         self.expected_exit = False
         self.proc = None
         self.env = env
+        # Signals this harness or the test sent (kill(), signal()), and the
+        # exit statuses the test declared (expect_exit): anything else a
+        # process ends with is reported at teardown (exit_problem).
+        self.signals_sent = []
+        self.allowed_exits = set()
 
     def start(self):
         out = open(self.stdout_path, "ab")
@@ -564,7 +677,41 @@ class Process:
 
     def signal(self, sig):
         self.expected_exit = True
+        self.signals_sent.append(sig)
         self.proc.send_signal(sig)
+
+    def expect_exit(self, *statuses):
+        """Declares exit statuses this test provokes on purpose (a
+        negative one: death by that signal), so that teardown does not
+        report them."""
+        self.allowed_exits.update(statuses)
+
+    def exit_problem(self):
+        """None while running, or when the process ended as the test meant
+        it to: status 0 after the test stopped it, a SIGKILL the test or
+        harness sent, a status the test declared (expect_exit). Otherwise
+        what went wrong: an exit nobody asked for, a crash or abort, a
+        sanitizer's exit status, a non-zero status nobody checked."""
+        if self.proc is None:
+            return None
+        rc = self.proc.poll()
+        if rc is None or rc in self.allowed_exits:
+            return None
+        if rc < 0:
+            try:
+                how = "was killed by " + signal.Signals(-rc).name
+            except ValueError:
+                how = "was killed by signal %d" % -rc
+        else:
+            how = "exited with status %d" % rc
+        sent = ", ".join(signal.Signals(x).name for x in self.signals_sent) or "none"
+        if not self.expected_exit:
+            return ("%s %s during the test, unasked: %s"
+                    % (self.name, how, self.describe()))
+        if rc == 0 or (rc == -signal.SIGKILL and signal.SIGKILL in self.signals_sent):
+            return None
+        return ("%s %s (signals sent to it: %s): %s"
+                % (self.name, how, sent, self.describe()))
 
     def wait(self, timeout):
         self.expected_exit = True
@@ -582,6 +729,7 @@ class Process:
     def kill(self):
         if self.running():
             self.expected_exit = True
+            self.signals_sent.append(signal.SIGKILL)
             self.proc.kill()
             self.proc.wait(10)
 
@@ -638,6 +786,16 @@ class Sim(Process):
             raise AssertionError("moka-sim %s %s -> HTTP %d: %s"
                                  % (method, path, r.status_code, r.text[:500]))
         return r
+
+    def check_stderr(self):
+        """Every stderr line is moka-sim's own ("moka-sim: ..."): a
+        sanitizer report or a crash message is not."""
+        bad = [l for l in self.stderr_text().splitlines()
+               if l.strip() and not l.startswith("moka-sim: ")]
+        if bad:
+            raise AssertionError("moka-sim stderr (%s) has %d foreign lines, "
+                                 "first: %s" % (self.stderr_path, len(bad),
+                                                "\n".join(bad[:20])))
 
     def faults(self, **kw):
         """POST /_sim/faults with the given fields (latency_ms, error_rate,
@@ -757,7 +915,12 @@ class Bridge(Process):
         for k in list(full_env):
             if k.startswith("MOKA_BRIDGE_"):
                 del full_env[k]
-        full_env.update(env or {})
+        # env: variables to set; a value of None removes one inherited.
+        for k, v in (env or {}).items():
+            if v is None:
+                full_env.pop(k, None)
+            else:
+                full_env[k] = v
         # MOKA_TEST_BRIDGE_WRAPPER runs the bridge under a tool, e.g.
         # scripts/valgrind.sh's memcheck (its report goes to a log file, so
         # stderr stays JSON lines).
@@ -786,13 +949,12 @@ class Bridge(Process):
 
     def check_logs(self):
         """Every stderr line is a JSON object with level and msg, and no
-        secret appears in stderr or stdout."""
+        secret appears in stderr or stdout in any form (find_secrets)."""
         problems = []
         text = self.stderr_text() + "\n" + self.stdout_text()
-        for s in self.secrets:
-            if s and s in text:
-                problems.append("secret %r... appears in the bridge output"
-                                % s[:4])
+        for s, form in find_secrets(text, self.secrets):
+            problems.append("secret %r... appears in the bridge output (%s)"
+                            % (s[:4], form))
         for i, line in enumerate(self.stderr_text().splitlines()):
             if not line.strip():
                 continue
@@ -1031,40 +1193,79 @@ class Harness:
         return b
 
     def close(self):
-        """Kills what still runs, deletes the topics; returns the list of
-        problems found (a simulator that died, bridge logs with secrets or
-        non-JSON lines)."""
+        """Stops what still runs, deletes the topics; returns the list of
+        problems found: a process that crashed or exited with a status the
+        test did not declare (Process.exit_problem), a missing or unreadable
+        output file, bridge logs with a secret or a line that is not a JSON
+        object, a simulator stderr line that is not its own (a sanitizer
+        report)."""
         problems = []
         # Under a tool (valgrind, MOKA_TEST_BRIDGE_WRAPPER) or with
-        # MOKA_TEST_GRACEFUL_STOP=1 (the ASan run of scripts/test.sh) a bridge
-        # still running is stopped with SIGTERM, so that the tool's exit-time
-        # checks (leaks) run; a report then fails the test like any non-JSON
-        # log line.
+        # MOKA_TEST_GRACEFUL_STOP=1 (the ASan run of scripts/test.sh) the
+        # processes still running are stopped with SIGTERM, so that the
+        # tool's exit-time checks (leaks) run; a report then fails the test
+        # by the exit status or by a foreign stderr line.
         graceful = bool(os.environ.get("MOKA_TEST_BRIDGE_WRAPPER") or
                         os.environ.get("MOKA_TEST_GRACEFUL_STOP"))
         for b in self.bridges:
-            if b.running() and graceful:
-                try:
-                    rc = b.stop(timeout=90)
-                    if rc != 0:
-                        problems.append("bridge exited %s on SIGTERM at "
-                                        "teardown: %s" % (rc, b.describe()))
-                except AssertionError as e:
-                    problems.append(str(e))
-            if b.running():
-                b.kill()
-            try:
-                b.check_logs()
-            except AssertionError as e:
-                problems.append(str(e))
-            except OSError:
-                pass
+            problems.extend(_teardown(b, graceful, 90, b.check_logs))
         for s in self.sims:
-            if s.proc is not None and s.proc.poll() is not None and not s.expected_exit:
-                problems.append("moka-sim died during the test: " + s.describe())
-            s.kill()
+            problems.extend(_teardown(s, graceful, 60, s.check_stderr))
         self.kafka.delete_topics(self.topics)
         return problems
+
+
+def _teardown(p, graceful, timeout, check_output):
+    """Stops one process of a harness (SIGTERM when graceful, else SIGKILL)
+    and returns its problems: how it ended and what it wrote."""
+    problems = []
+    if p.running() and graceful:
+        try:
+            rc = p.stop(timeout=timeout)
+            if rc != 0:
+                problems.append("%s exited %s on SIGTERM at teardown: %s"
+                                % (p.name, rc, p.describe()))
+        except AssertionError as e:
+            problems.append(str(e))
+    p.kill()
+    if not problems:
+        pr = p.exit_problem()
+        if pr:
+            problems.append(pr)
+    if p.proc is not None:
+        try:
+            check_output()
+        except AssertionError as e:
+            problems.append(str(e))
+        except OSError as e:
+            problems.append("%s output unreadable: %s" % (p.name, e))
+    return problems
+
+
+def exact_answers(kafka, group, input_topic, topic, ids, timeout=120.0, watch=()):
+    """The records of `topic` (a reply or DLQ topic) for the events `ids`
+    (correlation ids), counted exactly: waits until `group` committed
+    `input_topic` to its end, so that every reply and DLQ record of its
+    events is acknowledged and none is still on its way, then reads `topic`
+    to its end. Fails when an id has no record or more than one (however
+    late in the topic the second one is), or a record belongs to no id.
+    Returns {id: record}."""
+    import collections
+    kafka.wait_committed_to_end(group, input_topic, timeout, watch)
+    recs = kafka.read_all(topic)
+    by_id = collections.defaultdict(list)
+    for r in recs:
+        by_id[r.header("correlation-id")].append(r)
+    want = set(ids)
+    missing = want - set(by_id)
+    extra = set(by_id) - want
+    twice = {k: len(v) for k, v in by_id.items() if len(v) > 1}
+    assert not missing and not extra and not twice, (
+        "%s: %d records for %d events; %d without one, e.g. %s; %d with "
+        "more than one, e.g. %s; %d records of unknown ids, e.g. %s"
+        % (topic, len(recs), len(want), len(missing), sorted(missing)[:5],
+           len(twice), sorted(twice.items())[:5], len(extra), sorted(extra, key=str)[:5]))
+    return {k: v[0] for k, v in by_id.items()}
 
 
 def expect_reply(sent, rec, *, operation, status, result_code, attempts=None):

@@ -113,7 +113,7 @@ def test_readyz_false_until_in_group_and_healthz_true_while_loop_runs(harness, k
     wait_until(lambda: _status(port, "/healthz") == 200, 15, "/healthz to answer 200")
     for _ in range(5):
         assert _status(port, "/readyz") == 503, "ready without a group"
-    b.stop()
+    assert b.stop() == 0, b.describe()
 
     port2 = free_port()
     b2 = harness.start_bridge(sim, topics=topics, overrides=admin_overrides(port2))

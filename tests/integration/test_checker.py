@@ -3,6 +3,8 @@ clean run passes, and each kind of violation is detected, alone, by the
 count that names it. If the checker stopped detecting one, a test here
 fails."""
 
+import time
+
 import pytest
 
 import checker
@@ -149,10 +151,31 @@ def test_retried_calls_are_not_order_violations():
     assert res.counts["calls"] == 18
 
 
-def test_success_without_a_moka_call_is_counted():
+def test_success_without_a_moka_call_is_a_violation():
     r = Run()
     r.calls["auto-k0"].pop(1)
-    only(r.result(), calls_missing=1, call_order_violations=0)
+    res = r.result()
+    only(res, calls_missing=1, call_order_violations=0)
+    assert res.violations() == ["calls_missing=1"]
+    with pytest.raises(AssertionError, match="calls_missing=1"):
+        res.assert_ok()
+
+
+def test_moka_call_of_no_event_is_a_violation():
+    r = Run()
+    r.calls["auto-k0"].insert(2, "id-ffffffffffffffff-seq-99")
+    res = r.result()
+    assert res.counts["calls_unknown"] == 1
+    assert res.violations() == ["calls_unknown=1"]
+
+
+def test_dlq_record_of_no_event_is_a_violation():
+    r = Run()
+    r.dlqs.append(DlqRecord(0, 0, "id-ffffffffffffffff-seq-9", (TOPIC, 0, 999),
+                            "moka-result", 1))
+    res = r.result()
+    assert res.counts["dlq_unknown"] == 1
+    assert res.violations() == ["dlq_unknown=1"]
 
 
 def test_commit_before_answer_is_detected():
@@ -215,3 +238,75 @@ def test_tags():
     ev = checker.make_event("k", 3, "auto-x")
     assert ev["value"]["LastName"] == ev["headers"][0][1]
     assert len(ev["value"]["LastName"]) <= 50  # the bridge's LastName limit
+
+
+# ---- the committed-offset sampler ----------------------------------------
+
+def run_sampler(read, seconds=1.5, interval=0.1):
+    """A CommitSampler with its read replaced (no broker: the consumer it
+    creates never connects), run for `seconds`."""
+    s = checker.CommitSampler("127.0.0.1:1", "g", "t", interval=interval,
+                              read=read).start()
+    time.sleep(seconds)
+    s.stop()
+    return s
+
+
+def test_sampler_that_reads_is_trusted():
+    s = run_sampler(lambda c, parts: {0: 5, 1: 7})
+    assert len(s.samples) >= 5 and s.errors == 0, (s.samples, s.errors)
+    assert s.problems() == []
+
+
+def test_sampler_that_always_fails_fails_the_run():
+    def broken(c, parts):
+        raise RuntimeError("coordinator not available")
+    s = run_sampler(broken)
+    assert s.samples == [] and s.errors >= 5
+    p = s.problems()
+    assert any("reads failed" in x and "coordinator not available" in x for x in p), p
+    assert any("committed-offset samples" in x for x in p), p
+
+
+def test_sampler_too_slow_to_sample_fails_the_run():
+    def slow(c, parts):
+        time.sleep(0.6)
+        return {0: 1}
+    s = run_sampler(slow, seconds=2.5, interval=0.1)
+    assert s.errors == 0
+    assert any("committed-offset samples" in x for x in s.problems()), (
+        len(s.samples), s.active_s)
+
+
+# ---- duplicates after a kill (test_scaling) ------------------------------
+
+def test_duplicates_a_kill_explains():
+    owned, committed, kill = {1, 3}, {1: 10, 3: 0, 0: 50}, 5000
+    ok = {(1, 10): [4000, 7000], (3, 0): [100, 6000], (1, 9): [900],
+          (0, 60): [4500]}
+    assert checker.unexplained_duplicates(ok, owned, committed, kill) == []
+    for bad, why in [({(0, 60): [4500, 6000]}, "not the killed"),  # SIGTERM'd/live owner
+                     ({(1, 9): [900, 6000]}, "below the offset"),  # committed before
+                     ({(1, 11): [5500, 6000]}, "after the kill"),
+                     ({(1, 12): [4000, 6000, 7000]}, "3 times")]:
+        got = checker.unexplained_duplicates(bad, owned, committed, kill)
+        assert len(got) == 1 and why in got[0][3], (bad, got)
+
+
+# ---- aborted transactions (test_exactly_once) ----------------------------
+
+def test_aborted_records_of_a_clean_view():
+    committed = [(0, 0, "a"), (0, 2, "b"), (1, 0, "c")]
+    uncommitted = committed[:1] + [(0, 1, "b")] + committed[1:]
+    aborted, problems = checker.aborted_records(committed, uncommitted, "abc")
+    assert aborted == [(0, 1, "b")] and problems == []
+
+
+def test_aborted_records_catch_what_transactions_forbid():
+    committed = [(0, 0, "a"), (0, 2, "b")]
+    # a committed record missing from the read_uncommitted view
+    _, p = checker.aborted_records(committed, [(0, 0, "a"), (0, 1, "b")], "ab")
+    assert len(p) == 1 and "0/2" in p[0], p
+    # a record of no event of the run, only read_uncommitted sees it
+    aborted, p = checker.aborted_records(committed, committed + [(0, 3, "zz")], "ab")
+    assert aborted == [(0, 3, "zz")] and len(p) == 1 and "zz" in p[0], p

@@ -22,6 +22,10 @@ FAILED_PASSWORD = "FailSecret-%s" % uuid.uuid4().hex[:8]
 FIXTURE_PASSWORD = "Elif1234"
 WRONG_DEALER_PASSWORD = "WRONGPASS-%s" % uuid.uuid4().hex[:6]
 SECRETS = [NEW_PASSWORD, FAILED_PASSWORD, FIXTURE_PASSWORD]
+# Every bridge of this file logs at debug level, the most it writes: the
+# harness checks its whole output for the dealer password, the CheckKey
+# and SECRETS, in any form (helpers.find_secrets), at teardown.
+DEBUG = {"log": {"level": "debug"}}
 
 
 def uid():
@@ -31,7 +35,7 @@ def uid():
 @pytest.fixture(scope="module")
 def cu(module_harness, kafka):
     sim = module_harness.start_sim()
-    b = module_harness.start_bridge(sim, secrets=SECRETS)
+    b = module_harness.start_bridge(sim, secrets=SECRETS, overrides=DEBUG)
     return Running(kafka, sim, b)
 
 
@@ -41,7 +45,7 @@ def cu_bad_credentials(module_harness, kafka):
     sim = module_harness.start_sim()
     b = module_harness.start_bridge(
         sim, dealer=(helpers.DEALER_CODE, helpers.DEALER_USERNAME, WRONG_DEALER_PASSWORD),
-        secrets=SECRETS)
+        secrets=SECRETS, overrides=DEBUG)
     return Running(kafka, sim, b)
 
 
@@ -227,6 +231,33 @@ def test_customer_password_not_in_failure_texts(cu):
     assert FAILED_PASSWORD.encode() in d.value, "the DLQ value must be the original bytes"
 
 
+def test_producer_runs_with_the_promised_settings(cu):
+    """What the README promises of the producer (idempotent, acks=all,
+    lz4), read back from the running bridge two ways: the settings its
+    librdkafka producer reports (logged at start from the live handle),
+    and the batch the broker stored for a reply (a producer id and
+    sequence numbers, which only an idempotent producer writes; the
+    codec)."""
+    sent = cu.update({"CustomerCode": "Customer", "FirstName": "Lz"},
+                     key="lz4-%s" % uid())
+    rec = cu.reply_for(sent)
+    lines = [l for l in cu.bridge.logs() if l.get("msg") == "producer settings"]
+    assert len(lines) == 1, "producer settings lines: %r" % lines
+    s = lines[0]
+    assert s["enable.idempotence"] == "true", s
+    assert s["acks"] in ("-1", "all"), s
+    assert s["compression.codec"] == "lz4", s
+    batch = [b for b in cu.kafka.batches(rec.topic, rec.partition)
+             if int(b["baseOffset"]) <= rec.offset <= int(b["lastOffset"])]
+    assert len(batch) == 1, "no batch holds offset %d: %r" % (rec.offset, batch)
+    b = batch[0]
+    assert b["compresscodec"] == "lz4", b
+    assert int(b["producerId"]) >= 0 and int(b["baseSequence"]) >= 0, (
+        "the broker stored the reply without a producer id and sequence: "
+        "not written by an idempotent producer: %r" % b)
+    assert b["isTransactional"] == "false", b
+
+
 def test_configured_output_topics_and_a_shared_dlq(harness, kafka):
     """topics.customer_update_reply / _dlq and sale_list_dlq set explicitly,
     one DLQ shared by both inputs."""
@@ -235,7 +266,8 @@ def test_configured_output_topics_and_a_shared_dlq(harness, kafka):
                             customer_update_dlq="dead-letters",
                             sale_list_dlq="dead-letters")
     assert t.cu_dlq == t.sl_dlq
-    b = harness.start_bridge(sim, topics=t, dealer=("1733", "TestMoka4", "PERM0DENY77AB"))
+    b = harness.start_bridge(sim, topics=t, dealer=("1733", "TestMoka4", "PERM0DENY77AB"),
+                             secrets=SECRETS, overrides=DEBUG)
     r = Running(kafka, sim, b)
     s1 = r.update({"CustomerCode": "C1", "Email": "bad"}, key="k1")
     s2 = r.sale_list({}, key="k2")
@@ -261,7 +293,7 @@ def test_configured_output_topics_and_a_shared_dlq(harness, kafka):
 @pytest.mark.parametrize("how", ["env", "file"])
 def test_dealer_password_from_environment_or_file(harness, kafka, tmp_path, how):
     sim = harness.start_sim()
-    env, overrides = {}, {"moka": {"password": ""}}
+    env, overrides = {}, {"moka": {"password": ""}, **DEBUG}
     if how == "env":
         env["MOKA_BRIDGE_MOKA_PASSWORD"] = helpers.DEALER_PASSWORD
     else:
@@ -269,7 +301,7 @@ def test_dealer_password_from_environment_or_file(harness, kafka, tmp_path, how)
         with open(path, "w") as f:
             f.write(helpers.DEALER_PASSWORD + "\n")
         overrides["moka"]["password_file"] = path
-    b = harness.start_bridge(sim, overrides=overrides, env=env)
+    b = harness.start_bridge(sim, overrides=overrides, env=env, secrets=SECRETS)
     r = Running(kafka, sim, b)
     sent = r.update({"CustomerCode": "C2", "FirstName": "Ayşe"}, key="pw-%s" % uid())
     expect_reply(sent, r.reply_for(sent), operation="customer.update", status="success",
@@ -281,9 +313,12 @@ def test_proxy_environment_is_not_used(harness, kafka):
     proxy nobody listens on) must not divert or break the calls."""
     sim = harness.start_sim()
     dead = "http://127.0.0.1:9"
-    b = harness.start_bridge(sim, secrets=SECRETS,
-                             env={"http_proxy": dead, "HTTPS_PROXY": dead,
-                                  "ALL_PROXY": dead})
+    env = {v: dead for v in ("http_proxy", "https_proxy", "all_proxy",
+                             "HTTPS_PROXY", "ALL_PROXY")}
+    # An inherited no_proxy (e.g. 127.0.0.1 on a developer's host) would
+    # make the test pass with a bridge that uses the proxy.
+    env.update({"no_proxy": None, "NO_PROXY": None})
+    b = harness.start_bridge(sim, secrets=SECRETS, env=env, overrides=DEBUG)
     r = Running(kafka, sim, b)
     # auto-* customers are created by moka-sim on first use
     sent = r.update({"CustomerCode": "auto-proxy-%s" % uid(), "FirstName": "Via"},
@@ -298,7 +333,7 @@ def test_requests_carry_json_content_type_and_user_agent(harness, kafka):
     version = re.search(r"project\(moka-bridge VERSION ([0-9.]+)",
                         (pathlib.Path(helpers.source_dir()) / "CMakeLists.txt").read_text()).group(1)
     sim = harness.start_sim()
-    r = Running(kafka, sim, harness.start_bridge(sim, secrets=SECRETS))
+    r = Running(kafka, sim, harness.start_bridge(sim, secrets=SECRETS, overrides=DEBUG))
     sent = r.update({"CustomerCode": "auto-ua-%s" % uid(), "FirstName": "Ua"},
                     key="ua-%s" % uid())
     expect_reply(sent, r.reply_for(sent), operation="customer.update",

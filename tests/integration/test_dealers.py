@@ -6,7 +6,7 @@ rejects does not hold up the others; each dealer has its own rate limit."""
 import time
 import uuid
 
-from helpers import Running, unique
+from helpers import Running, exact_answers, unique
 
 SECOND = ("1732", "TestMoka3", "QWERTY12KL9ZX")   # no sales in the fixture
 WRONG_PASSWORD = "NOT-THE-PASSWORD-9"
@@ -64,13 +64,16 @@ def test_rejected_credentials_do_not_hold_up_other_dealers(harness, kafka):
              "headers": [("correlation-id", "good-%d" % i)]} for i in range(50)]
     mixed = [e for pair in zip(bad, good) for e in pair]
     r.kafka.send_many(r.topics.customer_update, mixed)
-    recs = r.kafka.collect(r.topics.cu_reply, 100, 60, watch=r.watch)
-    by_id = {x.header("correlation-id"): x.json() for x in recs}
+    ids = [e["headers"][1][1] for e in bad] + [e["headers"][0][1] for e in good]
+    replies = exact_answers(r.kafka, r.group_id, r.topics.customer_update,
+                            r.topics.cu_reply, ids, 60, watch=r.watch)
+    by_id = {k: x.json() for k, x in replies.items()}
     for i in range(50):
         assert by_id["good-%d" % i]["status"] == "success", by_id["good-%d" % i]
         assert (by_id["bad-%d" % i]["result_code"]
                 == "DealerCustomer.UpdateCustomer.InvalidRequest"), by_id["bad-%d" % i]
-    assert r.kafka.count(r.topics.cu_dlq) == 50
+    exact_answers(r.kafka, r.group_id, r.topics.customer_update, r.topics.cu_dlq,
+                  ids[:50], 60, watch=r.watch)
 
 
 def test_each_dealer_has_its_own_rate_limit(harness, kafka):
@@ -84,10 +87,11 @@ def test_each_dealer_has_its_own_rate_limit(harness, kafka):
              "headers": [("correlation-id", "fast-%d" % i)]} for i in range(n)]
     t0 = time.time()
     r.kafka.send_many(r.topics.customer_update, slow + fast)
-    recs = r.kafka.collect(r.topics.cu_reply, 2 * n, 60, watch=r.watch)
-    done = {}
-    for x in recs:
-        done[x.header("correlation-id")] = x.timestamp / 1000.0
+    recs = exact_answers(r.kafka, r.group_id, r.topics.customer_update,
+                         r.topics.cu_reply,
+                         ["slow-%d" % i for i in range(n)] + ["fast-%d" % i for i in range(n)],
+                         60, watch=r.watch)
+    done = {k: x.timestamp / 1000.0 for k, x in recs.items()}
     slow_times = sorted(done["slow-%d" % i] for i in range(n))
     fast_last = max(done["fast-%d" % i] for i in range(n))
     slow_span = slow_times[-1] - slow_times[0]

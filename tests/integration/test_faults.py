@@ -20,7 +20,7 @@ import pytest
 
 import checker
 from faults_common import (FAST_SESSION, LONG, Load, check_and_report, jitter, pick,
-                           results_path, wait_all_committed)
+                           results_path)
 from helpers import unique, wait_until
 from test_outage_pause import free_port, outage_gauge, status
 
@@ -56,7 +56,7 @@ def test_kill9_at_random_moments(harness, kafka, request):
         b = harness.restart_bridge(b, wait_assigned=False)
     time.sleep(1.0)
     sent = load.stop()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     assert b.stop(60) == 0
     c = check_and_report(request, kafka, topics, group, "kill -9 x%d" % cycles,
                          sampler, sim, extra={"kills": cycles, "sent": sent})
@@ -79,7 +79,7 @@ def test_sigterm_under_load(harness, kafka, request):
         b = harness.restart_bridge(b, wait_assigned=False)
     time.sleep(1.0)
     sent = load.stop()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     assert b.stop(60) == 0
     c = check_and_report(request, kafka, topics, group, "SIGTERM x%d" % cycles,
                          sampler, sim, max_duplicates=0,
@@ -117,7 +117,7 @@ def test_moka_sim_mixed_faults_20_percent(harness, kafka, request):
     load = Load(kafka, topics.customer_update, rate=pick(300, 400), total=total,
                 keys=100).start()
     sent = load.join()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     st = sim.stats()
     assert b.stop(60) == 0
     c = check_and_report(request, kafka, topics, group, "Moka 20% mixed faults",
@@ -156,7 +156,7 @@ def test_moka_outage_under_load(harness, kafka, request):
     sim.faults(outage=False)
     time.sleep(pick(3, 10))
     sent = load.stop()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     assert b.stop(60) == 0
     c = check_and_report(request, kafka, topics, group, "Moka outage %ds" % outage_s,
                          sampler, sim, max_duplicates=0,
@@ -191,7 +191,7 @@ def test_poison_events_in_a_hot_key(harness, kafka, request):
                 key_of=lambda i: "hot" if i % 2 == 0 else "k%03d" % (i % 40),
                 poison=poison).start()
     sent = load.join()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     assert b.stop(60) == 0
     n = len(load.poisoned)
     c = check_and_report(request, kafka, topics, group, "poison in a hot key",
@@ -237,7 +237,7 @@ def test_three_instances_join_and_leave_under_load(harness, kafka, request):
             log.append("join+leave")
     time.sleep(1.0)
     sent = load.stop()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), live + [sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), live + [sim])
     for x in live:
         assert x.stop(60) == 0
     c = check_and_report(request, kafka, topics, group,
@@ -327,7 +327,7 @@ def test_broker_stop_and_restart_mid_run(own_broker, request):
         load.pause(False)
     time.sleep(pick(3, 10))
     sent = load.stop()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     assert b.stop(60) == 0
     c = check_and_report(request, kafka, topics, group,
                          "broker stop %ds + restart x%d" % (down_s, cycles), sampler, sim,
@@ -378,7 +378,7 @@ def test_reply_topic_unwritable_then_writable(harness, kafka, request):
                           "written: %s -> %s" % (com0, com1))
     time.sleep(2.0)
     sent = load.stop()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     fails = [l for l in b.logs() if l.get("msg") == "delivery failed, will retry"]
     assert b.stop(60) == 0
     assert fails, "no delivery failure logged: was the topic really unwritable?"
@@ -432,7 +432,7 @@ def test_dlq_record_too_large_blocks_then_recovers(harness, kafka, request):
     set_topic_config(kafka, topics.cu_dlq, "max.message.bytes", None)
     time.sleep(2.0)
     sent = load.stop()
-    wait_all_committed(kafka, group, topics.customer_update, pick(240, 900), [b, sim])
+    kafka.wait_committed_to_end(group, topics.customer_update, pick(240, 900), [b, sim])
     assert b.stop(60) == 0
     c = check_and_report(request, kafka, topics, group,
                          "DLQ record too large %ds" % stuck_s, sampler, sim,

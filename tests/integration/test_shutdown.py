@@ -120,6 +120,7 @@ def test_second_sigterm_exits_at_once(harness, kafka):
     with pytest.raises(AssertionError):
         b.wait(0.5)
     t0 = time.monotonic()
+    b.expect_exit(2)
     b.signal(signal.SIGTERM)
     rc = b.wait(5)
     assert time.monotonic() - t0 < 5
