@@ -19,6 +19,7 @@ trap cleanup EXIT
 if [ -z "${KAFKA_BROKERS:-}" ]; then
     KDIR=$(mktemp -d /tmp/moka-bridge-vg-kafka.XXXXXX)
     eval "$(scripts/kafka.sh start "$KDIR")"
+    export KAFKA_DIR  # kafka.sh dump-log (test_customer_update) reads the broker's data
 fi
 export KAFKA_BROKERS
 export MOKA_TEST_BRIDGE_WRAPPER="valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 --log-file=$LOGDIR/vg.%p.log"
