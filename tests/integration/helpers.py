@@ -168,6 +168,26 @@ def wait_until(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 nothing listens on now (for admin.listen)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def admin_sample(port, name):
+    """The value of one unlabelled sample of the bridge's /metrics on the
+    admin port; an HTTP error or a missing sample fails."""
+    import requests
+    r = requests.get("http://127.0.0.1:%d/metrics" % port, timeout=5)
+    r.raise_for_status()
+    for line in r.text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no %s in /metrics" % name)
+
+
 # --------------------------------------------------------------------------
 # Kafka
 

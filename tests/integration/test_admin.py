@@ -3,19 +3,12 @@ text format, validated by promtool; /healthz and /readyz in both states."""
 
 import re
 import shutil
-import socket
 import subprocess
 
 import pytest
 import requests
 
-from helpers import Running, wait_until
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from helpers import Running, free_port, wait_until
 
 
 def admin_overrides(port):

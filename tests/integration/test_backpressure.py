@@ -12,28 +12,9 @@ group keeps the member however long Moka takes.
   takes, librdkafka would leave the group ("maximum poll interval
   exceeded") and the events would be answered again after the rebalance."""
 
-import socket
 import uuid
 
-import requests
-
-from helpers import Running, exact_answers, wait_until
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def gauge(port, name):
-    """One unlabelled sample of the bridge's /metrics (errors fail)."""
-    r = requests.get("http://127.0.0.1:%d/metrics" % port, timeout=5)
-    r.raise_for_status()
-    for line in r.text.splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[1]))
-    raise AssertionError("no %s in /metrics" % name)
+from helpers import Running, admin_sample, exact_answers, free_port, wait_until
 
 
 def events(n, keys, run, invalid=()):
@@ -75,7 +56,7 @@ def test_pending_events_never_exceed_the_limit(harness, kafka):
     # an overshoot shorter than any sampling interval (an invalid event is
     # answered within milliseconds) still shows. 600 events at 150 ms a
     # call fill the window.
-    high = gauge(port, "moka_bridge_pending_events_max")
+    high = admin_sample(port, "moka_bridge_pending_events_max")
     assert high == limit, (
         "pending events peaked at %d with limits.max_pending_events = %d"
         % (high, limit))
@@ -115,7 +96,7 @@ def test_slow_moka_pauses_and_keeps_the_group(harness, kafka):
             "exceeded" in o.get("detail", "")]
     assert not left, "the bridge left the group: %s" % left[:3]
     # Holding, then pausing, never took an event past the limit.
-    high = gauge(port, "moka_bridge_pending_events_max")
+    high = admin_sample(port, "moka_bridge_pending_events_max")
     assert high == 20, "pending events peaked at %d, the limit is 20" % high
 
 
@@ -139,7 +120,7 @@ def test_inflight_cap_holds_across_http_shards(harness, kafka):
     # callback, which can run on one of its 2 worker threads after the
     # bridge, answered, has sent the next request to the other: up to 2
     # over the cap is that race.
-    mine = gauge(port, "moka_bridge_inflight_requests_max")
+    mine = admin_sample(port, "moka_bridge_inflight_requests_max")
     assert mine == cap, ("the bridge had at most %d requests in flight, "
                          "moka.max_inflight_requests is %d" % (mine, cap))
     seen = sim.stats()["in_flight_max"]

@@ -22,7 +22,8 @@ import checker
 from faults_common import (FAST_SESSION, LONG, Load, check_and_report, jitter, pick,
                            results_path)
 from helpers import unique, wait_until
-from test_outage_pause import free_port, outage_gauge, status
+from helpers import free_port
+from test_outage_pause import outage_gauge, status
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

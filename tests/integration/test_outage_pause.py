@@ -7,25 +7,18 @@ during it; nothing lost, no DLQ record, every event answered successfully;
 processing resumes within 5 s of the end."""
 
 import os
-import socket
 import threading
 import time
 import uuid
 
 import requests
 
-from helpers import Running, exact_answers, wait_until
+from helpers import Running, admin_sample, exact_answers, free_port, wait_until
 
 OUTAGE_S = float(os.environ.get("MOKA_TEST_OUTAGE_S", "60"))
 KEYS = 200
 BEFORE = 2000   # events sent before the outage
 DURING = 1000   # events sent while Moka is out
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status(port, path):
@@ -36,14 +29,11 @@ def status(port, path):
 
 
 def outage_gauge(port):
+    """moka_bridge_outage, or None while the admin port does not answer."""
     try:
-        t = requests.get("http://127.0.0.1:%d/metrics" % port, timeout=5).text
+        return admin_sample(port, "moka_bridge_outage")
     except requests.RequestException:
         return None
-    for line in t.splitlines():
-        if line.startswith("moka_bridge_outage "):
-            return float(line.split()[1])
-    raise AssertionError("no moka_bridge_outage in /metrics")
 
 
 def events(run, first, n):
