@@ -28,7 +28,8 @@
 #include "reply.h"
 #include "scheduler.h"
 #include "timer.h"
-#include "txn.h"
+#include "exactly_once.h"
+#include "partition.h"
 
 #define container_of(ptr, type, member)                                       \
         ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -48,37 +49,6 @@
 #define BRIDGE_SMALL_REPLY (64 * 1024)
 /* How often partition high watermarks are read for the lag gauge. */
 #define BRIDGE_WATERMARK_EVERY_MS 1000
-/* Exactly-once: how long retriable transactional errors are retried before
- * the transaction is aborted instead; how long one init_transactions
- * attempt may take at start-up; how long a seek back may take. */
-#define BRIDGE_TXN_RETRY_MS 30000
-#define BRIDGE_TXN_INIT_MS 10000
-#define BRIDGE_SEEK_MS 10000
-/* Exactly-once: input positions whose reply the broker refused as too
- * large, remembered across the abort so that the redone event is answered
- * Bridge.ReplyTooLarge at once. */
-#define BRIDGE_TOO_LARGE_MEMORY 16
-
-/* One assigned input partition: its offsets. Created on its first record,
- * destroyed when the assignment is revoked. */
-struct partition_state {
-        struct partition_state *next;
-        enum moka_operation op;
-        int32_t partition;
-        struct offsets offsets;
-        rd_kafka_topic_partition_list_t *store; /* just this partition */
-        /* Exactly-once: where an abort rewinds to, the offset the last
-         * transaction committed (or the first one read). */
-        int64_t rewind_to;
-};
-
-/* An input position (exactly-once, see BRIDGE_TOO_LARGE_MEMORY). */
-struct input_position {
-        bool used;
-        enum moka_operation op;
-        int32_t partition;
-        int64_t offset;
-};
 
 struct bridge_stats {
         uint64_t consumed;
@@ -108,6 +78,7 @@ struct bridge {
         uint64_t hold_since_ms; /* at the pending limit, not polling; 0: no */
         bool consumer_paused;            /* what the consumer was told */
         uint64_t repause_at_ms;          /* re-apply a pause after assign */
+        struct dealer_env dealer_env;    /* what the dealers borrow */
         struct dealer **dealers;         /* owned; [0] is moka.* */
         size_t dealer_cnt;
         struct dealer *default_dealer;   /* when no moka-dealer header */
@@ -118,10 +89,7 @@ struct bridge {
         bool fatal;
         /* exactly-once (kafka.delivery): see docs/exactly-once.md */
         bool eos;
-        struct txn txn;
-        bool txn_failed;                 /* a record of the open one failed */
-        struct input_position too_large[BRIDGE_TOO_LARGE_MEMORY];
-        size_t too_large_next;
+        struct exactly_once xo;
         int wake[2];                     /* self-pipe: signals, librdkafka */
         volatile sig_atomic_t stop;
         uint64_t rng;
@@ -170,10 +138,13 @@ static uint64_t bridge_epoch_ms(void)
 static void bridge_scrub(struct bridge *b, struct event *ev, char *text)
 {
         const struct moka_auth *a = ev->dealer ? ev->dealer->auth : NULL;
-        const char *secrets[3] = {a ? a->password : NULL,
+        const struct moka_auth *old = ev->body_auth; /* before a rotation */
+        const char *secrets[5] = {a ? a->password : NULL,
                                   a ? a->checkkey : NULL,
-                                  ev->customer_password};
-        redact_secrets(text, secrets, 3);
+                                  ev->customer_password,
+                                  old ? old->password : NULL,
+                                  old ? old->checkkey : NULL};
+        redact_secrets(text, secrets, 5);
 }
 
 /* ---- scheduling --------------------------------------------------------- */
@@ -262,13 +233,8 @@ static void bridge_produce(struct bridge *b, struct event_record *rec)
         }
         if (b->eos) {
                 /* Its transaction cannot hold all of the event's records:
-                 * abort it and redo its events (bridge_eos_step). */
-                log_error("produce failed, aborting the transaction",
-                          "\"correlation_id\":%s,\"dlq\":%s,\"error\":%s",
-                          log_json_escape(rec->ev->correlation_id),
-                          rec->is_dlq ? "true" : "false",
-                          log_json_escape(rd_kafka_err2str(err)));
-                b->txn_failed = true;
+                 * it is aborted and its events redone. */
+                exactly_once_produce_failed(&b->xo, rec, err);
                 return;
         }
         log_error("produce failed, will retry",
@@ -334,12 +300,10 @@ static bool bridge_render(struct bridge *b, struct event *ev,
 }
 
 static bool bridge_rerender_too_large(struct bridge *b, struct event *ev);
-static bool bridge_too_large_known(const struct bridge *b,
-                                   const struct event *ev);
 
 /* Renders and produces the event's records (at-least-once: the key is
- * freed when they are acknowledged, bridge_finish). In exactly-once mode the records wait for bridge_eos_pump,
- * which produces them in offset order inside a transaction. */
+ * freed when they are acknowledged, bridge_finish). In exactly-once mode the records wait for exactly_once_pump,
+ * which produces them in offset order inside a transaction (exactly_once.c). */
 static void bridge_complete(struct bridge *b, struct event *ev,
                             const struct reply_outcome *o,
                             const char *error_text)
@@ -352,7 +316,8 @@ static void bridge_complete(struct bridge *b, struct event *ev,
                 bridge_produce_missing(b, ev);
                 return;
         }
-        if (bridge_too_large_known(b, ev) && !bridge_rerender_too_large(b, ev))
+        if (exactly_once_too_large_known(&b->xo, ev) &&
+            !bridge_rerender_too_large(b, ev))
                 return;
         /* Exactly-once: the pump produces in offset order, so the key's
          * successor may run now. */
@@ -397,35 +362,6 @@ static bool bridge_rerender_too_large(struct bridge *b, struct event *ev)
         return bridge_render(b, ev, &r, msg);
 }
 
-static bool bridge_same_position(const struct input_position *p,
-                                 const struct event *ev)
-{
-        return p->op == ev->op && p->partition == ev->src.partition &&
-               p->offset == ev->src.offset;
-}
-
-static bool bridge_too_large_known(const struct bridge *b,
-                                   const struct event *ev)
-{
-        for (size_t i = 0; i < BRIDGE_TOO_LARGE_MEMORY; i++)
-                if (b->too_large[i].used &&
-                    bridge_same_position(&b->too_large[i], ev))
-                        return true;
-        return false;
-}
-
-static void bridge_remember_too_large(struct bridge *b, const struct event *ev)
-{
-        if (bridge_too_large_known(b, ev))
-                return;
-        struct input_position *p =
-                &b->too_large[b->too_large_next++ % BRIDGE_TOO_LARGE_MEMORY];
-        p->used = true;
-        p->op = ev->op;
-        p->partition = ev->src.partition;
-        p->offset = ev->src.offset;
-}
-
 static void bridge_complete_invalid(struct bridge *b, struct event *ev)
 {
         struct reply_outcome o = {
@@ -452,37 +388,6 @@ static void bridge_finish(struct bridge *b, struct event *ev)
         bridge_free_event(b, ev);
 }
 
-/* Exactly-once: the event's offset is already in the open transaction
- * (bridge_eos_pump); a failed record fails the transaction, which is then
- * aborted and its events redone. May run inside publisher_flush(). */
-static void bridge_eos_on_delivery(struct bridge *b, struct event_record *rec,
-                                   rd_kafka_resp_err_t err)
-{
-        struct event *ev = rec->ev;
-        if (err && !ev->abandoned) {
-                if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE &&
-                    !rec->is_dlq && ev->reply_len > BRIDGE_SMALL_REPLY)
-                        bridge_remember_too_large(b, ev);
-                metrics_delivery_failed(b->metrics);
-                /* The first failure says it; the rest of the batch usually
-                 * fails with it. */
-                if (!b->txn_failed && !b->fatal)
-                        log_error("delivery failed, aborting the transaction",
-                                  "\"correlation_id\":%s,\"dlq\":%s,"
-                                  "\"error\":%s",
-                                  log_json_escape(ev->correlation_id),
-                                  rec->is_dlq ? "true" : "false",
-                                  log_json_escape(rd_kafka_err2str(err)));
-                b->txn_failed = true;
-                if (publisher_fatal(b->pub, NULL, 0))
-                        b->fatal = true;
-        }
-        if (!err)
-                rec->acked = true;
-        if (--ev->pending_deliveries == 0)
-                bridge_free_event(b, ev);
-}
-
 static void bridge_on_delivery(struct event_record *rec,
                                rd_kafka_resp_err_t err, void *arg)
 {
@@ -490,7 +395,7 @@ static void bridge_on_delivery(struct event_record *rec,
         struct event *ev = rec->ev;
         rec->in_flight = false;
         if (b->eos) {
-                bridge_eos_on_delivery(b, rec, err);
+                exactly_once_on_delivery(&b->xo, rec, err);
                 return;
         }
         if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !rec->is_dlq &&
@@ -524,7 +429,7 @@ static void bridge_on_delivery(struct event_record *rec,
                 bridge_finish(b, ev);
 }
 
-/* ---- outages ----------------------------------------------------------- */
+/* ---- dealers: outages and credentials ------------------------------- */
 
 static struct dealer *bridge_dealer_named(struct bridge *b, const char *name)
 {
@@ -537,7 +442,7 @@ static struct dealer *bridge_dealer_named(struct bridge *b, const char *name)
 static bool bridge_all_dealers_out(const struct bridge *b)
 {
         for (size_t i = 0; i < b->dealer_cnt; i++)
-                if (!outage_active(&b->dealers[i]->outage))
+                if (!dealer_out(b->dealers[i]))
                         return false;
         return b->dealer_cnt > 0;
 }
@@ -551,113 +456,55 @@ static void bridge_update_outage_pause(struct bridge *b)
         bridge_apply_pause(b);
 }
 
-static void bridge_outage_started(struct bridge *b, struct dealer *d)
-{
-        log_warn("Moka outage: holding the dealer's events, probing Moka",
-                 "\"dealer\":%s,\"failures_in_a_row\":%d,"
-                 "\"probe_interval_ms\":%d",
-                 log_json_escape(d->name), d->outage.consecutive_down,
-                 b->conf->outage_probe_interval_ms);
-        bridge_update_outage_pause(b);
-        bridge_arm_timer(b, &d->probe_timer,
-                         (uint64_t)b->conf->outage_probe_interval_ms);
-}
-
-static void bridge_outage_ended(struct bridge *b, struct dealer *d)
-{
-        log_info("Moka answers again: outage over, resuming",
-                 "\"dealer\":%s,\"outage_ms\":%" PRIu64,
-                 log_json_escape(d->name),
-                 (timer_now_us() - d->outage.active_since_us) / 1000u);
-        /* The elapsed-time budgets restart: see bridge_on_transient. */
-        d->outage_epoch++;
-        timer_cancel(&b->timers, &d->probe_timer);
-        bridge_update_outage_pause(b);
-}
-
-static void bridge_send_probe(struct bridge *b, struct dealer *d)
-{
-        if (d->outage.state == OUTAGE_NONE || d->probe)
-                return;
-        d->probe = http_start(b->http, MOKA_OP_CUSTOMER_UPDATE, d->probe_body,
-                              d->probe_len, d);
-        if (!d->probe)
-                bridge_arm_timer(b, &d->probe_timer, 100); /* no free slot */
-}
-
 static void bridge_exhaust(struct bridge *b, struct event *ev,
                            bool out_of_time);
 static void bridge_retry_later(struct bridge *b, struct event *ev,
                                uint64_t delay_ms);
 
-/* The events that waited for a verdict: exhausted when Moka answers (their
- * failures were their own), retried unbudgeted when it is out. */
-static void bridge_settle_verdict_waiters(struct bridge *b, struct dealer *d,
-                                          bool moka_up)
+/* Answers an event whose ResultCode could have meant bad credentials, now
+ * that a probe showed the credentials good. */
+static void bridge_complete_own_code(struct bridge *b, struct event *ev)
 {
-        struct event *ev = d->verdict_waiters;
-        d->verdict_waiters = NULL;
-        while (ev) {
-                struct event *next = ev->verdict_next;
+        char err[512];
+        snprintf(err, sizeof(err),
+                 "Moka answered %s%s%s (the dealer's credentials were "
+                 "checked and accepted)",
+                 ev->suspect_code,
+                 ev->suspect_message && *ev->suspect_message ? ": " : "",
+                 ev->suspect_message ? ev->suspect_message : "");
+        struct reply_outcome r = {
+                .success = false,
+                .result_code = ev->suspect_code,
+                .result_message = ev->suspect_message,
+                .attempts = ev->calls,
+                .dlq_reason = REPLY_DLQ_MOKA_RESULT,
+        };
+        bridge_complete(b, ev, &r, err);
+}
+
+/* Carries out what a dealer's state change asks for its events. */
+static void bridge_apply_news(struct bridge *b, struct dealer_news *n)
+{
+        if (n->availability_changed)
+                bridge_update_outage_pause(b);
+        struct event *ev;
+        while ((ev = n->exhaust)) {
+                n->exhaust = ev->verdict_next;
                 ev->verdict_next = NULL;
-                if (moka_up)
-                        bridge_exhaust(b, ev, false);
-                else
-                        bridge_retry_later(b, ev,
-                                           (uint64_t)b->conf->retry_base_ms);
-                ev = next;
+                bridge_exhaust(b, ev, false);
         }
-}
-
-static void bridge_outage_change(struct bridge *b, struct dealer *d,
-                                 enum outage_change c)
-{
-        switch (c) {
-        case OUTAGE_SUSPECTED:
-                log_info("Moka suspected down: probing",
-                         "\"dealer\":%s,\"failures_in_a_row\":%d",
-                         log_json_escape(d->name),
-                         d->outage.consecutive_down);
-                bridge_send_probe(b, d);
-                break;
-        case OUTAGE_STARTED:
-                bridge_outage_started(b, d);
-                bridge_settle_verdict_waiters(b, d, false);
-                break;
-        case OUTAGE_CLEARED:
-                bridge_settle_verdict_waiters(b, d, true);
-                break;
-        case OUTAGE_ENDED:
-                bridge_outage_ended(b, d);
-                bridge_settle_verdict_waiters(b, d, true);
-                break;
-        case OUTAGE_UNCHANGED:
-                break;
+        while ((ev = n->retry)) {
+                /* Not budgeted; dispatch holds it while the dealer is
+                 * out. */
+                n->retry = ev->verdict_next;
+                ev->verdict_next = NULL;
+                bridge_retry_later(b, ev, (uint64_t)b->conf->retry_base_ms);
         }
-}
-
-static void bridge_on_probe_done(struct bridge *b, struct dealer *d,
-                                 const struct moka_transport *t)
-{
-        d->probe = NULL;
-        struct moka_outcome o;
-        moka_classify(t, &o);
-        metrics_moka_request(b->metrics, MOKA_OP_CUSTOMER_UPDATE, o.kind, 0);
-        log_debug("outage probe",
-                  "\"dealer\":%s,\"answered\":%s,\"cause\":%s",
-                  log_json_escape(d->name),
-                  o.moka_answered ? "true" : "false",
-                  log_json_escape(o.cause[0] ? o.cause
-                                             : (o.result_code ? o.result_code
-                                                              : "")));
-        bridge_outage_change(b, d,
-                             outage_probe_result(&d->outage,
-                                                 outage_evidence_of(&o),
-                                                 timer_now_us()));
-        if (outage_active(&d->outage))
-                bridge_arm_timer(b, &d->probe_timer,
-                                 (uint64_t)b->conf->outage_probe_interval_ms);
-        moka_outcome_clear(&o);
+        while ((ev = n->answer)) {
+                n->answer = ev->verdict_next;
+                ev->verdict_next = NULL;
+                bridge_complete_own_code(b, ev);
+        }
 }
 
 /* ---- Moka calls --------------------------------------------------------- */
@@ -708,7 +555,7 @@ static void bridge_on_transient(struct bridge *b, struct event *ev,
                                           ev->attempts + 1, &b->rng);
         if ((uint64_t)o->retry_after_s * 1000u > delay)
                 delay = (uint64_t)o->retry_after_s * 1000u;
-        if (outage_active(&d->outage)) {
+        if (dealer_out(d)) {
                 /* Not budgeted; dispatch holds it until the outage ends. */
                 bridge_retry_later(b, ev, delay);
                 return;
@@ -723,10 +570,9 @@ static void bridge_on_transient(struct bridge *b, struct event *ev,
                  * did since this event first failed, so a probe decides
                  * whether this is the event's failure or an outage. */
                 ev->stage = EVENT_BACKOFF;
-                ev->verdict_next = d->verdict_waiters;
-                d->verdict_waiters = ev;
-                bridge_outage_change(b, d, outage_suspect(&d->outage));
-                bridge_send_probe(b, d);
+                struct dealer_news news = {0};
+                dealer_await_transport_verdict(d, ev, &news);
+                bridge_apply_news(b, &news);
                 return;
         }
         if (last) {
@@ -766,9 +612,11 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
                                 void *arg)
 {
         struct bridge *b = arg;
+        struct dealer_news news = {0};
         for (size_t i = 0; i < b->dealer_cnt; i++) {
-                if (owner == b->dealers[i]) {
-                        bridge_on_probe_done(b, b->dealers[i], t);
+                if (dealer_owns(b->dealers[i], owner)) {
+                        dealer_on_probe_done(b->dealers[i], t, &news);
+                        bridge_apply_news(b, &news);
                         return;
                 }
         }
@@ -786,9 +634,7 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
         if (o.result_message)
                 bridge_scrub(b, ev, o.result_message);
         enum outage_evidence evidence = outage_evidence_of(&o);
-        bridge_outage_change(b, ev->dealer,
-                             outage_record(&ev->dealer->outage, evidence,
-                                           timer_now_us()));
+        dealer_record_call(ev->dealer, &o, &news);
 
         switch (o.kind) {
         case MOKA_OUTCOME_SUCCESS: {
@@ -797,7 +643,9 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
                         ev->sale_count = o.data_list_len;
                 struct reply_outcome r = {
                         .success = true,
-                        .result_code = "Success",
+                        /* "no sales" keeps Moka's code */
+                        .result_code = o.no_sales ? o.result_code
+                                                  : "Success",
                         .result_message = o.result_message,
                         .attempts = ev->calls,
                         .data_json = o.data_json,
@@ -807,6 +655,18 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
                 break;
         }
         case MOKA_OUTCOME_BUSINESS: {
+                if (o.credentials_suspect) {
+                        /* Kept for the verdict; the outcome gives them up. */
+                        free(ev->suspect_code);
+                        free(ev->suspect_message);
+                        ev->suspect_code = o.result_code;
+                        ev->suspect_message = o.result_message;
+                        o.result_code = o.result_message = NULL;
+                        ev->stage = EVENT_BACKOFF;
+                        if (dealer_on_auth_code(ev->dealer, ev, &news))
+                                bridge_complete_own_code(b, ev);
+                        break;
+                }
                 char err[512];
                 snprintf(err, sizeof(err), "Moka answered %s%s%s",
                          o.result_code,
@@ -830,29 +690,44 @@ static void bridge_on_http_done(void *owner, const struct moka_transport *t,
                 break;
         }
         moka_outcome_clear(&o);
+        bridge_apply_news(b, &news);
 }
 
-static bool bridge_prepare_body(struct event *ev, const struct moka_auth *auth)
+/* The request body with the dealer's current credentials: built once,
+ * and again after a password rotation (a retry then uses the new one). */
+static bool bridge_prepare_body(struct event *ev, struct moka_auth *auth)
 {
-        if (ev->body)
+        if (ev->body && ev->body_auth == auth)
                 return true;
+        if (ev->body_owned) {
+                explicit_bzero(ev->body_owned, ev->body_len);
+                free(ev->body_owned);
+                ev->body_owned = NULL;
+        }
+        ev->body = NULL;
+        moka_auth_destroy(ev->body_auth);
+        ev->body_auth = NULL;
         if (ev->op == MOKA_OP_SALE_LIST) {
                 ev->body = auth->sale_list_body;
                 ev->body_len = auth->sale_list_len;
-                return true;
+        } else {
+                ev->body_owned = moka_request_customer_update(
+                        auth, ev->request_json, ev->request_len,
+                        &ev->body_len);
+                ev->body = ev->body_owned;
         }
-        ev->body_owned = moka_request_customer_update(
-                auth, ev->request_json, ev->request_len, &ev->body_len);
-        ev->body = ev->body_owned;
-        return ev->body != NULL;
+        if (!ev->body)
+                return false;
+        ev->body_auth = moka_auth_ref(auth);
+        return true;
 }
 
 /* Starts one ready event of `d`. Returns false when it could not (no
  * token, nothing ready, or the HTTP layer refused). */
 static bool bridge_start_one(struct bridge *b, struct dealer *d)
 {
-        if (!d->ready_head || outage_active(&d->outage))
-                return false; /* only the probe calls Moka in an outage */
+        if (!d->ready_head || !dealer_can_call(d))
+                return false; /* only the probe calls Moka when it is out */
         uint64_t now_us = timer_now_us();
         if (!ratelimit_take(&d->rate, now_us)) {
                 bridge_arm_timer(b, &d->rate_timer,
@@ -912,14 +787,8 @@ static void bridge_fire_timers(struct bridge *b)
         struct timer_entry *te;
         while ((te = timer_pop_due(&b->timers, now))) {
                 bool dealer_timer = false;
-                for (size_t i = 0; i < b->dealer_cnt; i++) {
-                        struct dealer *d = b->dealers[i];
-                        if (te == &d->probe_timer)
-                                bridge_send_probe(b, d);
-                        /* a rate_timer only wakes the dispatch after this */
-                        if (te == &d->probe_timer || te == &d->rate_timer)
-                                dealer_timer = true;
-                }
+                for (size_t i = 0; i < b->dealer_cnt && !dealer_timer; i++)
+                        dealer_timer = dealer_on_timer(b->dealers[i], te);
                 if (dealer_timer)
                         continue;
                 struct event *ev = container_of(te, struct event, timer);
@@ -1134,191 +1003,6 @@ static void bridge_update_gauges(struct bridge *b)
         }
 }
 
-/* ---- exactly-once ------------------------------------------------------ */
-
-static void bridge_drop_partitions(struct bridge *b);
-static size_t bridge_live_events(const struct bridge *b);
-
-/* A fatal transactional error (fenced, or nothing left to retry): stop
- * without committing anything more; bridge_run says why. */
-static void bridge_eos_fatal(struct bridge *b)
-{
-        b->fatal = true;
-}
-
-/* Produces, partition by partition and in offset order, the records of the
- * completed events at the head of each partition, inside the open
- * transaction (begun here when none is). An event completed after an
- * unfinished one of its partition waits: a transaction holds the records
- * of exactly the events whose offsets it commits, the contiguous prefix. */
-static void bridge_eos_pump(struct bridge *b)
-{
-        for (struct partition_state *ps = b->parts; ps; ps = ps->next) {
-                struct event *ev;
-                while ((ev = offsets_head_owner(&ps->offsets)) &&
-                       ev->stage == EVENT_PUBLISHING) {
-                        if (b->fatal || b->txn_failed)
-                                return;
-                        if (!b->txn.open &&
-                            txn_begin(&b->txn, timer_now_ms()) != TXN_OK) {
-                                bridge_eos_fatal(b);
-                                return;
-                        }
-                        uint64_t seq = ev->offset_seq;
-                        bridge_produce_missing(b, ev);
-                        if (b->txn_failed)
-                                return;
-                        offsets_done(&ps->offsets, seq);
-                        b->txn.events++;
-                }
-        }
-}
-
-/* Aborts the open transaction and drops every in-memory event: nothing of
- * them was committed. With `rewind`, every partition read so far is sought
- * back to its last committed offset, so its events are read and answered
- * again (their Moka calls repeat). Without (revoke, stop), the next owner
- * or the next start redoes them. */
-static void bridge_eos_abort(struct bridge *b, bool rewind, const char *cause)
-{
-        size_t in_txn = b->txn.events;
-        if (txn_abort(&b->txn, BRIDGE_TXN_RETRY_MS) != TXN_OK) {
-                bridge_eos_fatal(b);
-                return;
-        }
-        rd_kafka_topic_partition_list_t *seek = NULL;
-        if (rewind) {
-                seek = rd_kafka_topic_partition_list_new(8);
-                for (struct partition_state *ps = b->parts; ps; ps = ps->next)
-                        rd_kafka_topic_partition_list_add(
-                                seek, ps->store->elems[0].topic,
-                                ps->partition)
-                                ->offset = ps->rewind_to;
-        }
-        size_t dropped = bridge_live_events(b);
-        log_warn("transaction aborted: in-memory events dropped, to be "
-                 "answered again from the last committed offsets (their "
-                 "Moka calls may repeat)",
-                 "\"transactional_id\":%s,\"events_in_transaction\":%zu,"
-                 "\"dropped\":%zu,\"rewind\":%s,\"cause\":%s",
-                 log_json_escape(b->txn.id), in_txn, dropped,
-                 rewind ? "true" : "false", log_json_escape(cause));
-        bridge_drop_partitions(b);
-        b->txn_failed = false;
-        if (seek) {
-                if (consumer_seek(b->cons, seek, BRIDGE_SEEK_MS)) {
-                        /* Reading on from here could skip events: stop,
-                         * the restart reads from the committed offsets. */
-                        log_error("could not rewind after an abort", NULL);
-                        b->fatal = true;
-                }
-                rd_kafka_topic_partition_list_destroy(seek);
-        }
-}
-
-/* Commits the open transaction: waits until every record in it is
- * acknowledged (a failed one aborts it), adds the next offset of each
- * partition whose committable offset advanced, and commits. */
-static void bridge_eos_commit(struct bridge *b, bool rewind)
-{
-        if (!b->txn.open || b->fatal)
-                return;
-        uint64_t t0 = timer_now_us();
-        size_t events = b->txn.events;
-        /* Delivery reports are served here: a failed record sets
-         * txn_failed before any offset goes into the transaction. */
-        publisher_flush(b->pub, BRIDGE_TXN_RETRY_MS);
-        if (publisher_fatal(b->pub, NULL, 0))
-                bridge_eos_fatal(b);
-        if (b->fatal)
-                return;
-        if (b->txn_failed) {
-                bridge_eos_abort(b, rewind, "a record of the transaction "
-                                            "could not be written");
-                return;
-        }
-        rd_kafka_topic_partition_list_t *offsets =
-                rd_kafka_topic_partition_list_new(8);
-        for (struct partition_state *ps = b->parts; ps; ps = ps->next)
-                if (ps->offsets.committable > ps->rewind_to)
-                        rd_kafka_topic_partition_list_add(
-                                offsets, ps->store->elems[0].topic,
-                                ps->partition)
-                                ->offset = ps->offsets.committable;
-        rd_kafka_consumer_group_metadata_t *cgmd =
-                consumer_group_metadata(b->cons);
-        enum txn_verdict v =
-                txn_commit(&b->txn, offsets, cgmd, BRIDGE_TXN_RETRY_MS);
-        rd_kafka_consumer_group_metadata_destroy(cgmd);
-        if (v == TXN_OK) {
-                for (struct partition_state *ps = b->parts; ps; ps = ps->next)
-                        if (ps->offsets.committable > ps->rewind_to)
-                                ps->rewind_to = ps->offsets.committable;
-                for (int i = 0; i < offsets->cnt; i++)
-                        metrics_partition_committed(b->metrics,
-                                                    offsets->elems[i].topic,
-                                                    offsets->elems[i].partition,
-                                                    offsets->elems[i].offset);
-                log_debug("transaction committed",
-                          "\"events\":%zu,\"partitions\":%d,\"us\":%" PRIu64,
-                          events, offsets->cnt, timer_now_us() - t0);
-        } else if (v == TXN_ABORT) {
-                bridge_eos_abort(b, rewind, b->txn.error);
-        } else {
-                bridge_eos_fatal(b);
-        }
-        rd_kafka_topic_partition_list_destroy(offsets);
-}
-
-/* Each loop turn: produce what became producible, commit when due. While
- * draining (revoke, stop) an abort does not rewind. */
-static void bridge_eos_step(struct bridge *b)
-{
-        if (b->fatal)
-                return;
-        bridge_eos_pump(b);
-        if (b->fatal)
-                return;
-        if (!b->txn.open) {
-                b->txn_failed = false;
-                return;
-        }
-        if (b->txn_failed || txn_due(&b->txn.policy, b->txn.opened_ms,
-                                     b->txn.events, timer_now_ms()))
-                bridge_eos_commit(b, !b->draining);
-}
-
-/* init_transactions at start-up, retried while the coordinator is not
- * reachable (until a stop is requested). Returns 0, or -1 (b->fatal set
- * unless a stop was requested). */
-static int bridge_eos_init(struct bridge *b)
-{
-        for (;;) {
-                enum txn_verdict v = txn_init(&b->txn, BRIDGE_TXN_INIT_MS);
-                if (v == TXN_OK) {
-                        log_info("exactly-once: transactions initialised",
-                                 "\"transactional_id\":%s,"
-                                 "\"transaction_interval_ms\":%d,"
-                                 "\"transaction_max_events\":%d",
-                                 log_json_escape(b->txn.id),
-                                 b->conf->kafka_transaction_interval_ms,
-                                 b->conf->kafka_transaction_max_events);
-                        return 0;
-                }
-                if (v != TXN_RETRY) {
-                        bridge_eos_fatal(b);
-                        return -1;
-                }
-                if (b->stop)
-                        return -1;
-                log_warn("init_transactions: the transaction coordinator "
-                         "does not answer yet, retrying",
-                         "\"transactional_id\":%s,\"error\":%s",
-                         log_json_escape(b->txn.id),
-                         log_json_escape(b->txn.error));
-        }
-}
-
 /* One turn: timers, new records (when `consume`), HTTP, delivery reports.
  * Sleeps at most `max_wait_ms` when there is nothing to do. */
 static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
@@ -1337,10 +1021,9 @@ static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
                 if (until < (uint64_t)wait)
                         wait = (int)until;
         }
-        if (b->eos && b->txn.open) {
-                uint64_t until = txn_due_in_ms(&b->txn.policy,
-                                               b->txn.opened_ms,
-                                               timer_now_ms());
+        if (b->eos) {
+                uint64_t until = exactly_once_due_in_ms(&b->xo,
+                                                        timer_now_ms());
                 if (until < (uint64_t)wait)
                         wait = (int)until;
         }
@@ -1353,8 +1036,11 @@ static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
         publisher_poll(b->pub);
         if (publisher_fatal(b->pub, NULL, 0))
                 b->fatal = true;
-        if (b->eos)
-                bridge_eos_step(b);
+        if (b->eos) {
+                exactly_once_step(&b->xo, b->draining);
+                if (b->xo.fatal)
+                        b->fatal = true;
+        }
         if (b->fetch_paused && b->pending <= b->max_pending / 2)
                 bridge_set_fetch_paused(b, false);
         if (b->repause_at_ms && timer_now_ms() >= b->repause_at_ms) {
@@ -1393,10 +1079,8 @@ static void bridge_drop_partitions(struct bridge *b)
 {
         /* Abandon whatever is still pending, then forget the partitions. */
         b->invalid_head = b->invalid_tail = NULL;
-        for (size_t i = 0; i < b->dealer_cnt; i++) {
-                b->dealers[i]->ready_head = b->dealers[i]->ready_tail = NULL;
-                b->dealers[i]->verdict_waiters = NULL;
-        }
+        for (size_t i = 0; i < b->dealer_cnt; i++)
+                dealer_forget_events(b->dealers[i]);
         struct event *ev = b->all;
         while (ev) {
                 struct event *next = ev->all_next;
@@ -1439,8 +1123,10 @@ static void bridge_drain(struct bridge *b, uint64_t deadline_ms)
                          "\"abandoned\":%zu", left);
         if (b->eos && !b->fatal) {
                 /* The last transaction: what is answered by now. */
-                bridge_eos_pump(b);
-                bridge_eos_commit(b, false);
+                exactly_once_pump(&b->xo);
+                exactly_once_commit(&b->xo, false);
+                if (b->xo.fatal)
+                        b->fatal = true;
         }
         bridge_drop_partitions(b);
         uint64_t now = timer_now_ms();
@@ -1505,9 +1191,15 @@ static int bridge_add_dealer(struct bridge *b, const struct dealer_options *o,
                 return -1;
         }
         b->dealers = list;
-        struct dealer *d = dealer_create(o, errstr, errstr_size);
+        struct dealer *d = dealer_create(o, &b->dealer_env, errstr,
+                                         errstr_size);
         if (!d)
                 return -1;
+        if (metrics_add_dealer(b->metrics, d->name)) {
+                dealer_destroy(d);
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
         b->dealers[b->dealer_cnt++] = d;
         return 0;
 }
@@ -1516,6 +1208,12 @@ static int bridge_create_dealers(struct bridge *b, char *errstr,
                                  size_t errstr_size)
 {
         const struct config *c = b->conf;
+        b->dealer_env = (struct dealer_env){
+                .timers = &b->timers,
+                .metrics = b->metrics,
+                .probe_interval_ms = (uint64_t)c->outage_probe_interval_ms,
+                .probe_mode = c->outage_credentials_probe_mode,
+        };
         for (size_t i = 0; i < c->dealers_cnt; i++) {
                 const struct config_dealer *cd = &c->dealers[i];
                 struct dealer_options o = {
@@ -1526,6 +1224,8 @@ static int bridge_create_dealers(struct bridge *b, char *errstr,
                         .rate_limit = cd->rate_limit,
                         .rate_burst = cd->rate_burst,
                         .outage_threshold = c->outage_failure_threshold,
+                        .credentials_verdict_ms =
+                                (uint64_t)c->outage_credentials_verdict_ms,
                 };
                 if (bridge_add_dealer(b, &o, errstr, errstr_size))
                         return -1;
@@ -1543,6 +1243,30 @@ static int bridge_create_dealers(struct bridge *b, char *errstr,
         return 0;
 }
 
+
+/* What exactly_once.c asks of the bridge. */
+static void bridge_xo_produce_missing(void *arg, struct event *ev)
+{
+        struct bridge *b = arg;
+        bridge_produce_missing(b, ev);
+        if (b->fatal) /* out of memory rendering a too-large reply */
+                b->xo.fatal = true;
+}
+
+static void bridge_xo_drop_all(void *arg)
+{
+        bridge_drop_partitions(arg);
+}
+
+static size_t bridge_xo_live_events(void *arg)
+{
+        return bridge_live_events(arg);
+}
+
+static void bridge_xo_free_event(void *arg, struct event *ev)
+{
+        bridge_free_event(arg, ev);
+}
 
 struct bridge *bridge_create(const struct config *conf, char *errstr,
                              size_t errstr_size)
@@ -1593,6 +1317,7 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
         b->http = http_create(&ho, errstr, errstr_size);
         if (!b->http)
                 goto fail;
+        b->dealer_env.http = b->http;
         b->pub = publisher_create(conf, bridge_on_delivery, b, b->wake[1],
                                   errstr, errstr_size);
         if (!b->pub)
@@ -1604,8 +1329,15 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                                 (uint64_t)conf->kafka_transaction_interval_ms,
                         .max_events = (size_t)conf->kafka_transaction_max_events,
                 };
-                txn_setup(&b->txn, publisher_handle(b->pub),
-                          conf->kafka_transactional_id, &pol);
+                struct exactly_once_host host = {
+                        .produce_missing = bridge_xo_produce_missing,
+                        .drop_all = bridge_xo_drop_all,
+                        .live_events = bridge_xo_live_events,
+                        .free_event = bridge_xo_free_event,
+                        .arg = b,
+                };
+                exactly_once_setup(&b->xo, b->pub, b->metrics, &b->parts,
+                                   &host, conf->kafka_transactional_id, &pol);
         }
         struct consumer_hooks hooks = {
                 .on_assign = bridge_on_assign,
@@ -1617,6 +1349,7 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                                   errstr_size);
         if (!b->cons)
                 goto fail;
+        b->xo.cons = b->cons;
         return b;
 fail:
         bridge_destroy(b);
@@ -1647,23 +1380,23 @@ static void bridge_log_fatal(struct bridge *b)
                           "\"error\":%s", log_json_escape(why));
                 return;
         }
-        if (!why[0] && b->txn.error[0]) {
-                code = b->txn.error_code;
-                snprintf(why, sizeof(why), "%s", b->txn.error);
+        if (!why[0] && b->xo.txn.error[0]) {
+                code = b->xo.txn.error_code;
+                snprintf(why, sizeof(why), "%s", b->xo.txn.error);
         }
-        if (txn_is_fenced(code) || txn_is_fenced(b->txn.error_code))
+        if (txn_is_fenced(code) || txn_is_fenced(b->xo.txn.error_code))
                 log_error("fenced: another producer with this "
                           "transactional.id took over (a second instance "
                           "with the same kafka.transactional_id?); stopping "
                           "without committing, the open transaction is "
                           "aborted by the broker",
                           "\"transactional_id\":%s,\"error\":%s",
-                          log_json_escape(b->txn.id), log_json_escape(why));
+                          log_json_escape(b->xo.txn.id), log_json_escape(why));
         else
                 log_error("stopping after a fatal error; nothing past the "
                           "last committed transaction is committed",
                           "\"transactional_id\":%s,\"error\":%s",
-                          log_json_escape(b->txn.id), log_json_escape(why));
+                          log_json_escape(b->xo.txn.id), log_json_escape(why));
 }
 
 int bridge_run(struct bridge *b)
@@ -1680,10 +1413,14 @@ int bridge_run(struct bridge *b)
                  c->moka_max_inflight_requests,
                  /* validated: no escaping (log_json_escape has 4 slots) */
                  c->kafka_delivery);
-        if (b->eos && bridge_eos_init(b) && !b->fatal) {
-                log_info("moka-bridge stopped before transactions were "
-                         "initialised", NULL);
-                return 0;
+        if (b->eos && exactly_once_init(&b->xo, &b->stop)) {
+                if (b->xo.fatal) {
+                        b->fatal = true; /* stops below, saying why */
+                } else {
+                        log_info("moka-bridge stopped before transactions "
+                                 "were initialised", NULL);
+                        return 0;
+                }
         }
         while (!b->stop && !b->fatal)
                 bridge_step(b, true, BRIDGE_IDLE_WAIT_MS);
@@ -1743,11 +1480,8 @@ void bridge_destroy(struct bridge *b)
         while (b->all)
                 bridge_free_event(b, b->all);
         http_destroy(b->http);
-        for (size_t i = 0; i < b->dealer_cnt; i++) {
-                timer_cancel(&b->timers, &b->dealers[i]->probe_timer);
-                timer_cancel(&b->timers, &b->dealers[i]->rate_timer);
+        for (size_t i = 0; i < b->dealer_cnt; i++)
                 dealer_destroy(b->dealers[i]);
-        }
         free(b->dealers);
         admin_destroy(b->admin);
         metrics_destroy(b->metrics);

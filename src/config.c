@@ -88,6 +88,8 @@ static bool config_valid_dealer_name(const char *value, const char *where,
                                      char *msg, size_t size);
 static bool config_valid_delivery(const char *value, const char *where,
                                   char *msg, size_t size);
+static bool config_valid_probe(const char *value, const char *where,
+                               char *msg, size_t size);
 
 static const struct config_check config_check_required = {
         config_valid_required, "non-empty"};
@@ -104,6 +106,9 @@ static const struct config_check config_check_dealer_name = {
         config_valid_dealer_name, "`[A-Za-z0-9._-]`, unique among dealers"};
 static const struct config_check config_check_delivery = {
         config_valid_delivery, "`at-least-once`, `exactly-once`"};
+static const struct config_check config_check_probe = {
+        config_valid_probe,
+        "`customer-update-then-sale-list`, `customer-update`, `sale-list`"};
 static const struct config_check config_check_default_dealer = {
         NULL, "`\"\"` or the `name` of a dealer"};
 
@@ -276,7 +281,24 @@ static const struct config_key config_keys[] = {
                    "one probe at a time checks Moka."),
         CONFIG_INT("outage", "probe_interval_ms", outage_probe_interval_ms,
                    1000, 50, 60000,
-                   "Time between outage probes, milliseconds."),
+                   "Time between outage probes, milliseconds; also between "
+                   "the probes of a dealer whose credentials Moka refuses."),
+        CONFIG_STR("outage", "credentials_probe", outage_credentials_probe,
+                   "customer-update-then-sale-list", &config_check_probe,
+                   "What checks a dealer's credentials after Moka answered "
+                   "an event `…InvalidRequest` or an account code "
+                   "(docs/decisions.md, \"Credentials probe\"): "
+                   "`customer-update` (an UpdateCustomer naming no customer, "
+                   "small), `sale-list` (GetSaleList: reliable, answers "
+                   "with the dealer's sale list), or the first confirmed by "
+                   "the second when it answers InvalidRequest."),
+        CONFIG_INT("outage", "credentials_verdict_ms",
+                   outage_credentials_verdict_ms, 10000, 0, 3600000,
+                   "Least time between two credentials probes of a dealer "
+                   "whose credentials were accepted: an event answered "
+                   "`…InvalidRequest` after a probe waits for the next one "
+                   "(at most one probe per dealer per this interval), "
+                   "milliseconds."),
 
         CONFIG_STR("admin", "listen", admin_listen, "", NULL,
                    "Admin HTTP listener (`/metrics`, `/healthz`, `/readyz`), "
@@ -1427,6 +1449,19 @@ static bool config_valid_delivery(const char *value, const char *where,
         return false;
 }
 
+static bool config_valid_probe(const char *value, const char *where,
+                               char *msg, size_t size)
+{
+        (void)where;
+        enum credentials_probe_mode mode;
+        if (credentials_mode_parse(value, &mode) == 0)
+                return true;
+        snprintf(msg, size,
+                 "must be customer-update-then-sale-list, customer-update or "
+                 "sale-list, got \"%s\"", value);
+        return false;
+}
+
 static bool config_valid_level(const char *value, const char *where,
                                char *msg, size_t size)
 {
@@ -1621,6 +1656,10 @@ static int config_derive_delivery(struct config_loader *ld)
         char *v;
 
         conf->exactly_once = !strcmp(conf->kafka_delivery, "exactly-once");
+        if (credentials_mode_parse(conf->outage_credentials_probe,
+                                   &conf->outage_credentials_probe_mode))
+                conf->outage_credentials_probe_mode =
+                        CREDENTIALS_PROBE_UPDATE_THEN_SALE_LIST;
         if (!conf->exactly_once || conf->kafka_transactional_id[0])
                 return 0;
         if (!instance[0]) {

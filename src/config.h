@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "credentials.h"
+
 /* libconfig exports a config_destroy(config_t *) of its own: two functions
  * of that name cannot be linked into one program, so ours is linked as
  * moka_config_destroy and callers still write config_destroy(conf). A file
@@ -97,6 +99,9 @@ struct config {
         /* outage */
         int outage_failure_threshold;
         int outage_probe_interval_ms;
+        char *outage_credentials_probe;
+        enum credentials_probe_mode outage_credentials_probe_mode; /* parsed */
+        int outage_credentials_verdict_ms;
 
         /* admin */
         char *admin_listen;

@@ -583,6 +583,9 @@ void event_destroy(struct event *ev)
         free(ev->dealer_name);
         free(ev->reply_value);
         free(ev->body_owned);
+        moka_auth_destroy(ev->body_auth);
+        free(ev->suspect_code);
+        free(ev->suspect_message);
         if (ev->reply_hdrs)
                 rd_kafka_headers_destroy(ev->reply_hdrs);
         if (ev->dlq_hdrs)

@@ -106,6 +106,9 @@ struct event {
         char *body_owned;
         const char *body;
         size_t body_len;
+        struct moka_auth *body_auth; /* the credentials in `body`, a
+                                      * reference: a rotated password's
+                                      * body is built again */
 
         /* attempts */
         int calls;           /* Moka calls made, reported as "attempts" */
@@ -117,6 +120,10 @@ struct event {
         uint64_t outage_epoch;     /* outages ended before its budget began */
         char *last_cause; /* why the last call failed; allocated on the
                            * first failure (most events have none) */
+        /* Moka's answer that may mean bad credentials, owned, kept while
+         * the dealer's probe decides whose fault it is (dealer.h) */
+        char *suspect_code;
+        char *suspect_message;
 
         /* publishing: the rendered records are kept until acknowledged so a
          * failed delivery can be produced again */

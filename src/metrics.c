@@ -30,6 +30,11 @@ struct metrics_partition {
         int64_t high;      /* -1 until known */
 };
 
+struct metrics_dealer {
+        char *name;
+        bool credentials_rejected;
+};
+
 struct metrics {
         pthread_mutex_t lock;
         uint64_t consumed[MOKA_OP_COUNT];
@@ -47,6 +52,8 @@ struct metrics {
         int inflight, inflight_high;
         size_t pending, pending_high;
         bool outage;
+        struct metrics_dealer *dealers;
+        size_t dealers_len;
         bool in_group;
         uint64_t alive_ms;
 };
@@ -70,6 +77,9 @@ void metrics_destroy(struct metrics *m)
         for (size_t i = 0; i < m->parts_len; i++)
                 free(m->parts[i].topic);
         free(m->parts);
+        for (size_t i = 0; i < m->dealers_len; i++)
+                free(m->dealers[i].name);
+        free(m->dealers);
         pthread_mutex_destroy(&m->lock);
         free(m);
 }
@@ -155,6 +165,38 @@ void metrics_set_inflight_requests(struct metrics *m, int n, int high)
 void metrics_set_pending_events(struct metrics *m, size_t n, size_t high)
 {
         METRICS_LOCKED(m, m->pending = n; m->pending_high = high);
+}
+
+int metrics_add_dealer(struct metrics *m, const char *name)
+{
+        char *copy = strdup(name);
+        if (!copy)
+                return -1;
+        /* Under the lock: the admin thread may be rendering the list. */
+        pthread_mutex_lock(&m->lock);
+        struct metrics_dealer *list =
+                realloc(m->dealers, (m->dealers_len + 1) * sizeof(*list));
+        if (list) {
+                m->dealers = list;
+                m->dealers[m->dealers_len++] =
+                        (struct metrics_dealer){.name = copy};
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (!list) {
+                free(copy);
+                return -1;
+        }
+        return 0;
+}
+
+void metrics_set_dealer_credentials_rejected(struct metrics *m,
+                                             const char *name, bool rejected)
+{
+        pthread_mutex_lock(&m->lock);
+        for (size_t i = 0; i < m->dealers_len; i++)
+                if (strcmp(m->dealers[i].name, name) == 0)
+                        m->dealers[i].credentials_rejected = rejected;
+        pthread_mutex_unlock(&m->lock);
 }
 
 void metrics_set_outage(struct metrics *m, bool outage)
@@ -431,6 +473,16 @@ char *metrics_render(struct metrics *m, size_t *len)
         metrics_family(&o, "moka_bridge_outage", "gauge",
                        "1 while partitions are paused for a Moka outage.");
         metrics_printf(&o, "moka_bridge_outage %d\n", m->outage ? 1 : 0);
+        metrics_family(&o, "moka_bridge_dealer_credentials_rejected", "gauge",
+                       "1 while Moka refuses the dealer's credentials (its "
+                       "events wait, probed every outage.probe_interval_ms).");
+        for (size_t i = 0; i < m->dealers_len; i++)
+                metrics_printf(&o,
+                               "moka_bridge_dealer_credentials_rejected{"
+                               "dealer=\"%s\"} %d\n",
+                               metrics_escape(m->dealers[i].name, esc,
+                                              sizeof(esc)),
+                               m->dealers[i].credentials_rejected ? 1 : 0);
 
         metrics_family(&o, "moka_bridge_partition_committed_offset", "gauge",
                        "Last committed offset of an assigned input "

@@ -40,6 +40,11 @@ void metrics_delivery_failed(struct metrics *m);
 void metrics_set_inflight_requests(struct metrics *m, int n, int high);
 void metrics_set_pending_events(struct metrics *m, size_t n, size_t high);
 void metrics_set_outage(struct metrics *m, bool outage);
+/* Registers a dealer for the per-dealer gauges (at start-up). Returns 0,
+ * or -1 when out of memory. */
+int metrics_add_dealer(struct metrics *m, const char *name);
+void metrics_set_dealer_credentials_rejected(struct metrics *m,
+                                             const char *name, bool rejected);
 
 /* Per-partition offsets: the last committed offset (from the commit
  * callback) and the high watermark, whose difference is the lag. */

@@ -63,6 +63,7 @@ struct moka_auth *moka_auth_create(const char *dealer_code,
         struct moka_auth *auth = calloc(1, sizeof(*auth));
         if (!auth)
                 return NULL;
+        auth->refs = 1;
         if (moka_checkkey(dealer_code, username, password, auth->checkkey))
                 goto fail;
         auth->password = strdup(password);
@@ -99,9 +100,15 @@ fail:
         return NULL;
 }
 
+struct moka_auth *moka_auth_ref(struct moka_auth *auth)
+{
+        auth->refs++;
+        return auth;
+}
+
 void moka_auth_destroy(struct moka_auth *auth)
 {
-        if (!auth)
+        if (!auth || --auth->refs > 0)
                 return;
         moka_wipe_free(auth->block);
         moka_wipe_free(auth->sale_list_body);

@@ -1,7 +1,7 @@
 /* Moka requests: CheckKey, the authentication block, request bodies.
  *
- * The authentication block is rendered once at start-up (moka_auth_create)
- * and spliced into every body; the password and CheckKey live only in that
+ * The authentication block is rendered once per password (moka_auth_create:
+ * at start-up and when a password file changes) and spliced into every body; the password and CheckKey live only in that
  * struct and are wiped when it is destroyed. Nothing here logs. */
 #ifndef MOKA_BRIDGE_MOKA_REQUEST_H
 #define MOKA_BRIDGE_MOKA_REQUEST_H
@@ -32,6 +32,9 @@ struct moka_auth {
         size_t sale_list_len;
         char checkkey[65];
         char *password;       /* copy, for redaction of echoed text */
+        int refs;             /* the dealer's, and each request body's
+                               * built from it: a rotated password's
+                               * block lives until its last body is gone */
 };
 
 /* Builds the authentication block once. Returns NULL when out of memory
@@ -39,7 +42,11 @@ struct moka_auth {
 struct moka_auth *moka_auth_create(const char *dealer_code,
                                    const char *username, const char *password);
 
-/* Wipes the secrets and frees; accepts NULL. */
+/* Takes one more reference; returns `auth`. */
+struct moka_auth *moka_auth_ref(struct moka_auth *auth);
+
+/* Drops a reference; the last one wipes the secrets and frees. Accepts
+ * NULL. */
 void moka_auth_destroy(struct moka_auth *auth);
 
 /* The UpdateCustomer body around a validated DealerCustomerRequest given

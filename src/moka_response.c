@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "credentials.h"
 #include "json_scan.h"
 #include "redact.h"
 
@@ -47,6 +48,14 @@ static char *moka_dup_string(const struct json_scan_span *v)
         if (v->type != JSON_SCAN_STRING)
                 return NULL;
         return json_scan_string_dup(v, NULL);
+}
+
+/* GetSaleList's "no sales" codes: the documented spelling and the seed
+ * example's. */
+static bool moka_is_no_sales(const char *rc)
+{
+        return strcmp(rc, "DealerSale.GetSaleList.DealerSaleNotFund") == 0 ||
+               strcmp(rc, "DealerSale.GetSaleList.DealerSaleNotFound") == 0;
 }
 
 void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
@@ -148,12 +157,24 @@ void moka_classify(const struct moka_transport *t, struct moka_outcome *out)
                                         list = val;
                         out->data_list_len = json_scan_array_count(&list);
                 }
+        } else if (moka_is_no_sales(rc)) {
+                /* "The dealer has no sales" is an answer, not a failure. */
+                static const char empty[] =
+                        "{\"DealerSaleListCount\":0,\"DealerSaleList\":[]}";
+                out->kind = MOKA_OUTCOME_SUCCESS;
+                out->no_sales = true;
+                out->data_json = strdup(empty);
+                if (!out->data_json)
+                        goto oom;
+                out->data_len = sizeof(empty) - 1;
+                out->data_list_len = 0;
         } else if (strcmp(rc, "EX") == 0) {
                 out->kind = MOKA_OUTCOME_RETRY;
                 snprintf(out->cause, sizeof(out->cause), "Moka EX: %s",
                          out->result_message ? out->result_message : "");
         } else {
                 out->kind = MOKA_OUTCOME_BUSINESS;
+                out->credentials_suspect = credentials_code_is_suspect(rc);
         }
         return;
 oom:

@@ -43,6 +43,13 @@ struct moka_outcome {
         long retry_after_s;
         long http_status;     /* 0 when no response arrived */
         bool moka_answered;   /* a Moka envelope came back (any code) */
+        bool credentials_suspect; /* BUSINESS with `…InvalidRequest` or an
+                                   * account code: the credentials may be
+                                   * the cause (credentials.h) */
+        bool no_sales;        /* SUCCESS from GetSaleList's "no sales"
+                               * code (`…DealerSaleNotFund`, or the
+                               * seed's `…NotFound`): result_code keeps
+                               * it, data_json is an empty list */
 };
 
 /* Classifies one response into `out` (which the caller clears with

@@ -1932,7 +1932,7 @@ static void test_reference_has_a_row_per_key(void)
         }
         CHECK_INT(bad, 0);
         /* header rows + one per key + one per key of a dealers entry */
-        CHECK_INT(rows, 2 + 39 + 7);
+        CHECK_INT(rows, 2 + 41 + 7);
         CHECK_CONTAINS(ref, "| `retry.max_attempts` | integer | `5` | "
                             "1 .. 100 | `MOKA_BRIDGE_RETRY_MAX_ATTEMPTS` |");
         CHECK_CONTAINS(ref, "| `moka.password` | string, secret | `\"\"` |");

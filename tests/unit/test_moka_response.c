@@ -6,6 +6,7 @@
  * after it), so a read past body_len shows up under valgrind and ASan. */
 #include "moka_response.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -171,15 +172,63 @@ static void test_business(void)
         CHECK(r.data == NULL);
         done(&r);
 
-        /* codes not in any table, and the seed's misspelt one */
+        /* "no sales" is an answer: success with an empty list, Moka's code
+         * kept (both spellings: the documented one and the seed's) */
+        static const char *const no_sales[] = {
+                "DealerSale.GetSaleList.DealerSaleNotFund",
+                "DealerSale.GetSaleList.DealerSaleNotFound"};
+        for (int i = 0; i < 2; i++) {
+                char body[256];
+                snprintf(body, sizeof(body),
+                         "{\"Data\":null,\"ResultCode\":\"%s\","
+                         "\"ResultMessage\":\"\",\"Exception\":null}",
+                         no_sales[i]);
+                classify(&r, 200, body, strlen(body), 0);
+                CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_SUCCESS);
+                CHECK(r.out.no_sales);
+                CHECK(!r.out.credentials_suspect);
+                CHECK_STR_EQ(r.out.result_code, no_sales[i]);
+                CHECK_STR_EQ(r.out.data_json,
+                             "{\"DealerSaleListCount\":0,"
+                             "\"DealerSaleList\":[]}");
+                CHECK_INT_EQ(r.out.data_list_len, 0);
+                done(&r);
+        }
+        /* another operation's NotFund is a failure like any other */
         CLASSIFY(&r, 200,
                  "{\"Data\":null,\"ResultCode\":"
-                 "\"DealerSale.GetSaleList.DealerSaleNotFund\","
-                 "\"ResultMessage\":\"\",\"Exception\":null}");
+                 "\"DealerSale.DeleteDealer.DealerSaleNotFund\"}");
         CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_BUSINESS);
-        CHECK_STR_EQ(r.out.result_code,
-                     "DealerSale.GetSaleList.DealerSaleNotFund");
-        CHECK_STR_EQ(r.out.result_message, "");
+        CHECK(!r.out.no_sales);
+        done(&r);
+
+        /* codes that may mean bad credentials: a failure, marked suspect
+         * (the dealer's probe decides, credentials.h) */
+        static const char *const suspect[] = {
+                "DealerCustomer.UpdateCustomer.InvalidRequest",
+                "DealerSale.GetSale.InvalidRequest",
+                "PaymentDealer.CheckPaymentDealerAuthentication."
+                "InvalidAccount",
+                "PaymentDealer.CheckPaymentDealerAuthentication."
+                "IpAddressNotAllowed"};
+        for (int i = 0; i < 4; i++) {
+                char body[256];
+                snprintf(body, sizeof(body),
+                         "{\"Data\":null,\"ResultCode\":\"%s\","
+                         "\"ResultMessage\":\"m\"}",
+                         suspect[i]);
+                classify(&r, 200, body, strlen(body), 0);
+                CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_BUSINESS);
+                CHECK(r.out.credentials_suspect);
+                CHECK_STR_EQ(r.out.result_code, suspect[i]);
+                done(&r);
+        }
+        /* ... and codes that merely contain the words are not */
+        CLASSIFY(&r, 200,
+                 "{\"ResultCode\":\"DealerCustomer.UpdateCustomer."
+                 "InvalidRequestFormat\"}");
+        CHECK_INT_EQ(r.out.kind, MOKA_OUTCOME_BUSINESS);
+        CHECK(!r.out.credentials_suspect);
         done(&r);
 
         /* a failure never carries Data, even if Moka sent some */
