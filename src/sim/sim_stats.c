@@ -126,6 +126,9 @@ static void stats_set_last(char **last, const char *value)
         char *copy = NULL;
         size_t n;
 
+        /* Clients send the same headers every time: no copy then. */
+        if (value && *last && strcmp(*last, value) == 0)
+                return;
         if (value) {
                 n = strnlen(value, SIM_STATS_HEADER_LAST + 1);
                 if (n > SIM_STATS_HEADER_LAST) {
