@@ -41,7 +41,7 @@ D_EX = ("1734", "TestMoka5", "EXEXEX123ABCD")
 D_BIG = ("1735", "TestMokaBig", "BIGLIST5000XY")
 SECRETS = [d[2] for d in (D_OK, D_NO_SALES, D_DENIED, D_EX, D_BIG)]
 # Passwords set at run time through /_sim/dealers.
-RUNTIME_SECRETS = ["ROTATED-PW-77", "NEWDEALERPW1"]
+RUNTIME_SECRETS = ["ROTATED-PW-77", "NEWDEALERPW1", "ALT-PW-RACE"]
 
 
 def check_key(code, user, password):
@@ -1052,3 +1052,38 @@ def test_sale_list_of_dealer_without_sales_is_not_fund(sim):
     res = result(sale_list(sim, D_NO_SALES))
     assert res["ResultCode"] == "DealerSale.GetSaleList.DealerSaleNotFund"
     assert res["Data"] is None
+
+
+def test_dealer_changes_race_requests(sim):
+    """Rotations while requests run: each answer sees the old or the new
+    credentials (run under ThreadSanitizer too)."""
+    alt = ("1731", "TestMoka2", "ALT-PW-RACE")
+    stop = time.monotonic() + 1.0
+
+    def client():
+        s = requests.Session()
+        seen = set()
+        while time.monotonic() < stop:
+            r = s.post(sim.url + SL, data=json.dumps(sl_body()), timeout=10)
+            seen.add(result(r)["ResultCode"])
+            r = s.post(sim.url + UC, data=json.dumps(
+                uc_body({"CustomerCode": "auto-race"}, dealer=alt)),
+                timeout=10)
+            seen.add(result(r)["ResultCode"])
+        return seen
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(client) for _ in range(3)]
+        n = 0
+        while time.monotonic() < stop:
+            pw = alt[2] if n % 2 == 0 else D_OK[2]
+            body = {"dealer_code": "1731", "password": pw}
+            if n % 3 == 0:
+                body["ip_allow"] = None if n % 2 else ["127.0.0.1", "::1"]
+            assert sim.post("/_sim/dealers", body).status_code == 200
+            if n % 10 == 0:
+                assert sim.post("/_sim/reset", {}).status_code == 200
+            n += 1
+        seen = set().union(*(f.result() for f in futures))
+    assert seen <= {"Success", SL_INVALID, UCP + "InvalidRequest"}, seen
+    assert n > 10
