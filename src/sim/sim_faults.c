@@ -16,7 +16,9 @@
 #define FAULT_RULES_MAX 10000
 
 struct fault_rule {
-        char *customer;
+        char *customer;                 /* exactly one of customer */
+        char *customer_prefix;          /* and customer_prefix is set */
+        char *result_code;              /* SIM_FAULT_RESULT */
         enum sim_fault_kind kind;
         unsigned status;                /* SIM_FAULT_HTTP */
         long long remaining;            /* < 0: forever */
@@ -50,6 +52,7 @@ static const struct {
         { "hang", SIM_FAULT_HANG, 0 },
         { "reset", SIM_FAULT_RESET, 0 },
         { "malformed", SIM_FAULT_MALFORMED, 0 },
+        { "result", SIM_FAULT_RESULT, 0 },
 };
 
 #define N_FAULT_KINDS (sizeof(fault_kinds) / sizeof(fault_kinds[0]))
@@ -99,8 +102,11 @@ static void rules_free(struct fault_rule *rules, size_t n)
 {
         size_t i;
 
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
                 free(rules[i].customer);
+                free(rules[i].customer_prefix);
+                free(rules[i].result_code);
+        }
         free(rules);
 }
 
@@ -190,6 +196,21 @@ static int parse_rule(struct json_object *o, size_t idx,
                         r->customer = strdup(s);
                         if (!r->customer)
                                 goto bad;
+                } else if (strcmp(key, "customer_prefix") == 0) {
+                        if (sim_json_get_str(v, &s) != SIM_JSON_OK)
+                                goto bad;
+                        free(r->customer_prefix);
+                        r->customer_prefix = strdup(s);
+                        if (!r->customer_prefix)
+                                goto bad;
+                } else if (strcmp(key, "result_code") == 0) {
+                        if (sim_json_get_str(v, &s) != SIM_JSON_OK ||
+                            strlen(s) >= SIM_RESULT_CODE_MAX)
+                                goto bad;
+                        free(r->result_code);
+                        r->result_code = strdup(s);
+                        if (!r->result_code)
+                                goto bad;
                 } else if (strcmp(key, "kind") == 0) {
                         if (sim_json_get_str(v, &s) != SIM_JSON_OK)
                                 goto bad;
@@ -230,9 +251,16 @@ bad:
                          key);
                 return -1;
         }
-        if (!r->customer || r->kind == SIM_FAULT_NONE) {
-                snprintf(err, errlen, "rules[%zu]: \"customer\" and \"kind\" "
-                         "are required", idx);
+        if (!r->customer == !r->customer_prefix ||
+            r->kind == SIM_FAULT_NONE) {
+                snprintf(err, errlen, "rules[%zu]: \"kind\" and one of "
+                         "\"customer\" and \"customer_prefix\" are required",
+                         idx);
+                return -1;
+        }
+        if ((r->kind == SIM_FAULT_RESULT) != (r->result_code != NULL)) {
+                snprintf(err, errlen, "rules[%zu]: \"result_code\" goes "
+                         "with (and only with) kind \"result\"", idx);
                 return -1;
         }
         return 0;
@@ -342,6 +370,21 @@ int sim_faults_apply_json(struct sim_faults *f, const char *body, size_t len,
                                 r = -1;
                         }
                         s.outage = outage;
+                } else if (strcmp(key, "empty_customer_request") == 0) {
+                        const char *mode = NULL;
+
+                        sim_json_get_str(v, &mode);
+                        if (mode && strcmp(mode, "invalid") == 0) {
+                                s.empty_invalid = true;
+                        } else if (mode &&
+                                   strcmp(mode, "must-be-given") == 0) {
+                                s.empty_invalid = false;
+                        } else {
+                                snprintf(err, errlen, "empty_customer_request:"
+                                         " expected \"invalid\" or "
+                                         "\"must-be-given\"");
+                                r = -1;
+                        }
                 } else if (strcmp(key, "rules") == 0) {
                         rules_free(rules, nrules);
                         r = parse_rules(v, &rules, &nrules, err, errlen);
@@ -384,18 +427,26 @@ void sim_faults_render(struct sim_faults *f, struct sim_buf *b)
                 "\"error_rate\":%g,\"error_status\":%u,\"retry_after\":%u,"
                 "\"ex_rate\":%g,\"hang_rate\":%g,\"hang_ms\":%u,"
                 "\"reset_rate\":%g,\"malformed_rate\":%g,\"outage\":%s,"
-                "\"rules\":[",
+                "\"empty_customer_request\":\"%s\",\"rules\":[",
                 s.latency_ms, s.latency_jitter_ms, s.error_rate,
                 s.error_status, s.retry_after, s.ex_rate, s.hang_rate,
                 s.hang_ms, s.reset_rate, s.malformed_rate,
-                s.outage ? "true" : "false");
+                s.outage ? "true" : "false",
+                s.empty_invalid ? "invalid" : "must-be-given");
         for (i = 0; i < f->nrules; i++) {
                 const struct fault_rule *r = &f->rules[i];
 
-                sim_buf_puts(b, i ? ",{\"customer\":" : "{\"customer\":");
-                sim_buf_json_str(b, r->customer);
+                sim_buf_puts(b, i ? ",{" : "{");
+                sim_buf_puts(b, r->customer ? "\"customer\":" :
+                             "\"customer_prefix\":");
+                sim_buf_json_str(b, r->customer ? r->customer :
+                                 r->customer_prefix);
                 sim_buf_printf(b, ",\"kind\":\"%s\",\"count\":%lld",
                                kind_name(r->kind, r->status), r->remaining);
+                if (r->result_code) {
+                        sim_buf_puts(b, ",\"result_code\":");
+                        sim_buf_json_str(b, r->result_code);
+                }
                 if (r->retry_after >= 0)
                         sim_buf_printf(b, ",\"retry_after\":%lld",
                                        r->retry_after);
@@ -410,8 +461,16 @@ void sim_faults_render(struct sim_faults *f, struct sim_buf *b)
 static bool rule_matches(const struct fault_rule *r, const char *key,
                          const char *alt_key)
 {
+        size_t n;
+
         if (r->remaining == 0)
                 return false;
+        if (r->customer_prefix) {
+                n = strlen(r->customer_prefix);
+                return (key && strncmp(key, r->customer_prefix, n) == 0) ||
+                       (alt_key &&
+                        strncmp(alt_key, r->customer_prefix, n) == 0);
+        }
         if (strcmp(r->customer, "*") == 0)
                 return true;
         return (key && strcmp(r->customer, key) == 0) ||
@@ -433,6 +492,7 @@ void sim_faults_decide(struct sim_faults *f, const char *key,
         memset(plan, 0, sizeof(*plan));
         pthread_mutex_lock(&f->lock);
         s = f->cur;
+        plan->empty_invalid = s.empty_invalid;
         if (s.outage) {
                 pthread_mutex_unlock(&f->lock);
                 plan->kind = SIM_FAULT_HTTP;
@@ -461,6 +521,10 @@ void sim_faults_decide(struct sim_faults *f, const char *key,
                 if (rule->kind == SIM_FAULT_HANG)
                         plan->delay_ms = rule->hang_ms >= 0 ?
                                 (unsigned)rule->hang_ms : s.hang_ms;
+                if (rule->result_code)
+                        snprintf(plan->result_code,
+                                 sizeof(plan->result_code), "%s",
+                                 rule->result_code);
                 pthread_mutex_unlock(&f->lock);
                 return;
         }

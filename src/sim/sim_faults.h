@@ -24,6 +24,8 @@ struct sim_fault_settings {
         double reset_rate;              /* close without an answer */
         double malformed_rate;          /* 200 + truncated body */
         bool outage;                    /* every call: 503 at once */
+        bool empty_invalid;             /* UpdateCustomer naming no customer:
+                                           InvalidRequest, not ...MustBeGiven */
 };
 
 enum sim_fault_kind {
@@ -33,7 +35,10 @@ enum sim_fault_kind {
         SIM_FAULT_RESET,                /* no business effect */
         SIM_FAULT_HANG,                 /* normal answer after hang_ms */
         SIM_FAULT_MALFORMED,            /* normal effect, truncated body */
+        SIM_FAULT_RESULT,               /* 200 + plan.result_code, no effect */
 };
+
+#define SIM_RESULT_CODE_MAX 128
 
 struct sim_fault_plan {
         enum sim_fault_kind kind;
@@ -42,6 +47,8 @@ struct sim_fault_plan {
         unsigned delay_ms;              /* hold the answer this long */
         bool outage;
         bool from_rule;
+        bool empty_invalid;             /* the setting, when decided */
+        char result_code[SIM_RESULT_CODE_MAX];  /* SIM_FAULT_RESULT */
 };
 
 struct sim_faults;
@@ -74,8 +81,8 @@ void sim_faults_render(struct sim_faults *f, struct sim_buf *b);
 
 /*
  * Decides the fate of one request. key and alt_key (either may be NULL)
- * are matched against rule "customer" values; a matching rule is
- * consumed. Any thread.
+ * are matched against rule "customer" (equal) and "customer_prefix"
+ * (starts with) values; a matching rule is consumed. Any thread.
  */
 void sim_faults_decide(struct sim_faults *f, const char *key,
                        const char *alt_key, struct sim_fault_plan *plan);

@@ -164,6 +164,10 @@ static void route(struct sim_request *rq, const char *url,
                   const char *method)
 {
         struct sim_app *app = rq->app;
+        const union MHD_ConnectionInfo *ci;
+        struct sim_req_headers hdrs;
+        struct sim_ip peer;
+        bool have_peer;
         enum sim_endpoint ep;
 
         if (strncmp(url, "/_sim/", 6) == 0) {
@@ -184,12 +188,15 @@ static void route(struct sim_request *rq, const char *url,
                 sim_reply_status(&rq->reply, 404);
                 return;
         }
-        sim_stats_count_headers(
-                app->stats,
-                MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-                                            MHD_HTTP_HEADER_USER_AGENT),
-                MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-                                            MHD_HTTP_HEADER_CONTENT_TYPE));
+        hdrs.user_agent = MHD_lookup_connection_value(
+                rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+        hdrs.content_type = MHD_lookup_connection_value(
+                rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        hdrs.accept = MHD_lookup_connection_value(
+                rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+        hdrs.expect = MHD_lookup_connection_value(
+                rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        sim_stats_count_headers(app->stats, &hdrs);
         if (strcmp(method, "POST") != 0) {
                 sim_stats_count_request(app->stats, ep);
                 sim_stats_count_result(app->stats, "http_405");
@@ -203,8 +210,11 @@ static void route(struct sim_request *rq, const char *url,
                 sim_reply_status(&rq->reply, 413);
                 return;
         }
+        ci = MHD_get_connection_info(rq->conn,
+                                     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        have_peer = ci && sim_ip_from_sockaddr(ci->client_addr, &peer);
         sim_moka_handle(app, ep, rq->body.data ? rq->body.data : "",
-                        rq->body.len, &rq->reply);
+                        rq->body.len, have_peer ? &peer : NULL, &rq->reply);
 }
 
 /* ---- MHD callbacks ----------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include "sim_calls.h"
 #include "sim_faults.h"
 #include "sim_http.h"
+#include "sim_ip.h"
 #include "sim_stats.h"
 #include "sim_store.h"
 #include "sim_timer.h"
@@ -40,6 +41,8 @@ struct sim_options {
         unsigned latency_ms;
         unsigned latency_jitter_ms;
         unsigned long call_log_max;
+        struct sim_ip_list *ip_allow;   /* owned; NULL: every address */
+        bool empty_invalid;             /* --empty-customer-request invalid */
 };
 
 static void usage(FILE *out)
@@ -63,12 +66,22 @@ static void usage(FILE *out)
 "  --latency-jitter-ms N     default extra uniform latency 0..N\n"
 "  --call-log-max N          call log entries kept (default 1000000,\n"
 "                            0 disables the call log)\n"
+"  --ip-allow ADDR[,ADDR...] IPv4/IPv6 addresses every dealer accepts\n"
+"                            requests from (default: any); others get\n"
+"                            ...CheckPaymentDealerAuthentication.\n"
+"                            IpAddressNotAllowed; repeatable\n"
+"  --empty-customer-request MODE\n"
+"                            answer to an UpdateCustomer naming no\n"
+"                            customer: must-be-given (default,\n"
+"                            ...CustomerCodeOrDealerCustomerIdMustBeGiven)\n"
+"                            or invalid (...InvalidRequest)\n"
 "  -h, --help                this text\n"
 "\n"
 "Endpoints: POST /DealerCustomer/UpdateCustomer, POST /DealerSale/"
 "GetSaleList;\n"
-"control: /_sim/faults (GET, POST), /_sim/reset (POST), /_sim/stats,\n"
-"/_sim/calls[?customer=X], /_sim/health. See docs/moka-sim.md.\n",
+"control: /_sim/faults (GET, POST), /_sim/dealers (GET, POST),\n"
+"/_sim/reset (POST), /_sim/stats, /_sim/calls[?customer=X], /_sim/health.\n"
+"See docs/moka-sim.md.\n",
               out);
 }
 
@@ -94,7 +107,7 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
         enum {
                 OPT_LISTEN = 256, OPT_PORT_FILE, OPT_FIXTURE, OPT_DEALER,
                 OPT_THREADS, OPT_MAX_CONN, OPT_QUIRK, OPT_LATENCY,
-                OPT_JITTER, OPT_CALL_LOG_MAX,
+                OPT_JITTER, OPT_CALL_LOG_MAX, OPT_IP_ALLOW, OPT_EMPTY,
         };
         static const struct option longopts[] = {
                 { "listen", required_argument, NULL, OPT_LISTEN },
@@ -109,9 +122,13 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
                 { "latency-jitter-ms", required_argument, NULL, OPT_JITTER },
                 { "call-log-max", required_argument, NULL,
                   OPT_CALL_LOG_MAX },
+                { "ip-allow", required_argument, NULL, OPT_IP_ALLOW },
+                { "empty-customer-request", required_argument, NULL,
+                  OPT_EMPTY },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
+        char err[160];
         unsigned long v;
         int c;
 
@@ -169,6 +186,33 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
                                        &v))
                                 return -1;
                         o->call_log_max = v;
+                        break;
+                case OPT_IP_ALLOW:
+                        /* Repeated options add up to one list. */
+                        if (!o->ip_allow &&
+                            !(o->ip_allow = sim_ip_list_create())) {
+                                fprintf(stderr, "moka-sim: out of memory\n");
+                                return -1;
+                        }
+                        if (sim_ip_list_add_csv(o->ip_allow, optarg, err,
+                                                sizeof(err)) != 0) {
+                                fprintf(stderr, "moka-sim: --ip-allow: %s\n",
+                                        err);
+                                return -1;
+                        }
+                        break;
+                case OPT_EMPTY:
+                        if (strcmp(optarg, "invalid") == 0) {
+                                o->empty_invalid = true;
+                        } else if (strcmp(optarg, "must-be-given") == 0) {
+                                o->empty_invalid = false;
+                        } else {
+                                fprintf(stderr, "moka-sim: "
+                                        "--empty-customer-request: expected "
+                                        "must-be-given or invalid, got "
+                                        "\"%s\"\n", optarg);
+                                return -1;
+                        }
                         break;
                 case 'h':
                         usage(stdout);
@@ -291,10 +335,11 @@ int main(int argc, char **argv)
         int sig = 0;
         int rc = 1;
 
-        if (parse_args(argc, argv, &o) != 0)
+        if (parse_args(argc, argv, &o) != 0 ||
+            parse_listen(o.listen, &ho) != 0) {
+                sim_ip_list_destroy(o.ip_allow);
                 return 2;
-        if (parse_listen(o.listen, &ho) != 0)
-                return 2;
+        }
         ho.threads = o.threads;
         ho.max_connections = o.max_connections;
 
@@ -310,6 +355,7 @@ int main(int argc, char **argv)
         so.dealers = o.dealers;
         so.ndealers = o.ndealers;
         so.count_key_quirk = o.count_key_quirk;
+        so.ip_allow = o.ip_allow;       /* the store keeps its own copy */
         app.store = sim_store_create(&so, err, sizeof(err));
         if (!app.store) {
                 fprintf(stderr, "moka-sim: %s\n", err);
@@ -318,6 +364,7 @@ int main(int argc, char **argv)
         sim_fault_settings_default(&fs);
         fs.latency_ms = o.latency_ms;
         fs.latency_jitter_ms = o.latency_jitter_ms;
+        fs.empty_invalid = o.empty_invalid;
         app.faults = sim_faults_create(&fs);
         app.stats = sim_stats_create();
         app.calls = sim_calls_create(o.call_log_max);
@@ -361,5 +408,6 @@ cleanup:
         sim_stats_destroy(app.stats);
         sim_faults_destroy(app.faults);
         sim_store_destroy(app.store);
+        sim_ip_list_destroy(o.ip_allow);
         return rc;
 }

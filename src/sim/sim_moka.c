@@ -149,9 +149,36 @@ static void count_plan(struct sim_app *app, const struct sim_fault_plan *p)
                 sim_stats_count_fault(app->stats, "latency");
 }
 
+/*
+ * Whether an UpdateCustomer body names no customer: its request object is
+ * absent, null, or has neither a non-empty CustomerCode nor a non-zero
+ * DealerCustomerId. Broken JSON names nothing we can tell: not counted.
+ */
+static bool names_no_customer(struct json_object *root)
+{
+        struct json_object *req;
+        const char *code;
+        long long id;
+
+        if (!root || !json_object_is_type(root, json_type_object))
+                return false;
+        req = field(root, "DealerCustomerRequest");
+        if (!req)
+                return true;
+        if (!json_object_is_type(req, json_type_object))
+                return false;
+        if (sim_json_get_str(field(req, "CustomerCode"), &code) ==
+            SIM_JSON_OK)
+                return false;
+        return !(sim_json_get_int(field(req, "DealerCustomerId"), &id) ==
+                 SIM_JSON_OK && id != 0);
+}
+
 /* Runs the operation itself (no fault, hang or malformed). */
 static void run_business(struct sim_app *app, enum sim_endpoint ep,
-                         struct json_object *root, struct sim_result *res)
+                         struct json_object *root,
+                         const struct sim_fault_plan *plan,
+                         const struct sim_ip *peer, struct sim_result *res)
 {
         struct json_object *req;
         struct sim_auth auth;
@@ -164,6 +191,7 @@ static void run_business(struct sim_app *app, enum sim_endpoint ep,
                                  SIM_SL_INVALID_REQUEST);
                         return;
                 }
+                auth.peer = peer;
                 sim_store_sale_list(app->store, &auth, res);
                 return;
         }
@@ -176,11 +204,14 @@ static void run_business(struct sim_app *app, enum sim_endpoint ep,
                          SIM_UC_INVALID_REQUEST);
                 return;
         }
-        sim_store_update_customer(app->store, &auth, &creq, res);
+        auth.peer = peer;
+        sim_store_update_customer(app->store, &auth, &creq,
+                                  plan->empty_invalid, res);
 }
 
 void sim_moka_handle(struct sim_app *app, enum sim_endpoint ep,
-                     const char *body, size_t len, struct sim_reply *reply)
+                     const char *body, size_t len, const struct sim_ip *peer,
+                     struct sim_reply *reply)
 {
         struct json_object *root;
         struct json_object *req;
@@ -200,7 +231,12 @@ void sim_moka_handle(struct sim_app *app, enum sim_endpoint ep,
         if (ep == SIM_EP_SALE_LIST) {
                 key = SIM_CALLS_SALE_LIST_KEY;
                 record_sale_list(app, root);
+                sim_stats_count_sale_list_dealer(app->stats, auth_str(
+                        field(root, "DealerSaleAuthentication"),
+                        "DealerCode"));
         } else {
+                if (names_no_customer(root))
+                        sim_stats_count_unnamed_update(app->stats);
                 req = field(root, "DealerCustomerRequest");
                 if (req && json_object_is_type(req, json_type_object)) {
                         const char *text;
@@ -235,6 +271,10 @@ void sim_moka_handle(struct sim_app *app, enum sim_endpoint ep,
                 reply->reset = true;
                 sim_stats_count_result(app->stats, "reset");
                 goto cleanup;
+        case SIM_FAULT_RESULT:
+                /* As a business failure, but without touching the data. */
+                snprintf(res.code, sizeof(res.code), "%s", plan.result_code);
+                break;
         case SIM_FAULT_EX:
                 snprintf(res.code, sizeof(res.code), "EX");
                 res.exception = true;
@@ -242,7 +282,7 @@ void sim_moka_handle(struct sim_app *app, enum sim_endpoint ep,
                          "%s (moka-sim injected fault)", SIM_EX_MESSAGE);
                 break;
         default:
-                run_business(app, ep, root, &res);
+                run_business(app, ep, root, &plan, peer, &res);
                 break;
         }
 

@@ -9,13 +9,16 @@
 #include <stddef.h>
 
 #include "sim_app.h"
+#include "sim_ip.h"
 #include "sim_stats.h"
 
 /*
  * Handles one POST to a Moka endpoint; fills reply (including its delay).
- * Runs on an MHD worker thread.
+ * peer is the caller's address (NULL: unknown), checked against the
+ * dealer's allow-list. Runs on an MHD worker thread.
  */
 void sim_moka_handle(struct sim_app *app, enum sim_endpoint ep,
-                     const char *body, size_t len, struct sim_reply *reply);
+                     const char *body, size_t len, const struct sim_ip *peer,
+                     struct sim_reply *reply);
 
 #endif

@@ -37,14 +37,40 @@ void sim_stats_count_not_found(struct sim_stats *s);
  */
 void sim_stats_count_result(struct sim_stats *s, const char *label);
 
+/* The headers of a Moka request that tests look at (NULL: absent). */
+struct sim_req_headers {
+        const char *user_agent;
+        const char *content_type;
+        const char *accept;
+        const char *expect;
+};
+
 /*
- * The User-Agent and Content-Type headers of a Moka request (NULL: absent),
- * so tests can see what a client sends. At most SIM_STATS_HEADER_VALUES
- * distinct values of each are kept; later ones count as "(other)".
+ * Counts the headers of a Moka request, so tests can see what a client
+ * sends: User-Agent and Content-Type by value (at most
+ * SIM_STATS_HEADER_VALUES distinct values of each; later ones count as
+ * "(other)"), the last Content-Type and Accept (at most
+ * SIM_STATS_HEADER_LAST bytes kept), and how many carried Expect.
  */
 #define SIM_STATS_HEADER_VALUES 32
-void sim_stats_count_headers(struct sim_stats *s, const char *user_agent,
-                             const char *content_type);
+#define SIM_STATS_HEADER_LAST 256
+void sim_stats_count_headers(struct sim_stats *s,
+                             const struct sim_req_headers *h);
+
+/*
+ * An UpdateCustomer whose DealerCustomerRequest names no customer (the
+ * probe a client may send to test its credentials). Any thread.
+ */
+void sim_stats_count_unnamed_update(struct sim_stats *s);
+
+/*
+ * A GetSaleList of the DealerCode of its auth block (NULL: none), with
+ * any credentials. At most SIM_STATS_DEALER_VALUES distinct codes are
+ * kept; later ones count as "(other)". Any thread.
+ */
+#define SIM_STATS_DEALER_VALUES 1024
+void sim_stats_count_sale_list_dealer(struct sim_stats *s,
+                                      const char *dealer_code);
 
 /* A fault was injected ("latency", "hang", "outage", "rule"). */
 void sim_stats_count_fault(struct sim_stats *s, const char *label);

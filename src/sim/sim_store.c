@@ -47,6 +47,7 @@ struct sim_dealer {
         size_t sale_count;
         struct sim_blob *sales_body;    /* Success answer; NULL: no sales */
         char *sales_sig;                /* what sales_body was made from */
+        struct sim_ip_list *ip_allow;   /* owned; NULL: every address */
 };
 
 /* One generation of data; replaced as a whole by a reload. */
@@ -66,6 +67,7 @@ struct sim_store {
         char **dealer_creds;
         size_t ndealer_creds;
         bool count_key_quirk;
+        struct sim_ip_list *ip_allow;   /* --ip-allow, copied to dealers */
         struct store_data *data;
 };
 
@@ -242,6 +244,7 @@ static void dealer_clear(struct sim_dealer *d)
         free(d->fail_message);
         sim_blob_unref(d->sales_body);
         free(d->sales_sig);
+        sim_ip_list_destroy(d->ip_allow);
         memset(d, 0, sizeof(*d));
 }
 
@@ -317,6 +320,7 @@ static void render_sale(struct sim_buf *b, const struct sale_view *v)
 struct loader {
         const char *file;               /* for messages */
         const struct store_data *prev;  /* data being replaced, or NULL */
+        const struct sim_ip_list *ip_allow;     /* every dealer's, or NULL */
         char *err;
         size_t errlen;
 };
@@ -612,7 +616,8 @@ static int load_dealer(struct loader *ld, size_t idx, struct json_object *o,
         if (!(d->code = strdup(code)) || !(d->username = strdup(user)) ||
             !(d->password = strdup(pass)) ||
             (fail && !(d->fail = strdup(fail))) ||
-            (fail_message && !(d->fail_message = strdup(fail_message))))
+            (fail_message && !(d->fail_message = strdup(fail_message))) ||
+            (ld->ip_allow && !(d->ip_allow = sim_ip_list_copy(ld->ip_allow))))
                 return load_fail(ld, "out of memory");
         if (sim_check_key(code, user, pass, d->check_key) != 0)
                 return load_fail(ld, "%s: SHA-256 failed", where);
@@ -757,6 +762,8 @@ static int add_cred_dealer(struct loader *ld, struct store_data *d,
         nd.password = strdup(c2 + 1);
         if (!nd.code || !nd.username || !nd.password)
                 goto oom;
+        if (ld->ip_allow && !(nd.ip_allow = sim_ip_list_copy(ld->ip_allow)))
+                goto oom;
         for (i = 0; i < d->ndealers; i++) {
                 if (strcmp(d->dealers[i].code, nd.code) == 0 &&
                     strcmp(d->dealers[i].username, nd.username) == 0 &&
@@ -826,6 +833,7 @@ static struct store_data *data_load(struct sim_store *s,
         struct loader ld = {
                 .file = s->fixture_path ? s->fixture_path : "(built-in)",
                 .prev = prev,
+                .ip_allow = s->ip_allow,
                 .err = err,
                 .errlen = errlen,
         };
@@ -928,6 +936,8 @@ struct sim_store *sim_store_create(const struct sim_store_options *o,
         pthread_mutex_init(&s->lock, NULL);
         pthread_mutex_init(&s->reload_lock, NULL);
         s->count_key_quirk = o->count_key_quirk;
+        if (o->ip_allow && !(s->ip_allow = sim_ip_list_copy(o->ip_allow)))
+                goto oom;
         if (o->fixture_path && !(s->fixture_path = strdup(o->fixture_path)))
                 goto oom;
         if (o->ndealers) {
@@ -966,6 +976,7 @@ void sim_store_destroy(struct sim_store *s)
         }
         free(s->dealer_creds);
         free(s->fixture_path);
+        sim_ip_list_destroy(s->ip_allow);
         pthread_mutex_destroy(&s->reload_lock);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -977,9 +988,10 @@ int sim_store_reload(struct sim_store *s, char *err, size_t errlen)
         struct store_data *old;
 
         /*
-         * Only a reload replaces s->data, and dealers never change once
-         * loaded, so under reload_lock the old dealers can be read
-         * without the data lock (which request threads hold).
+         * Only a reload replaces s->data, and dealers change only under
+         * reload_lock too (sim_store_set_dealer), so under reload_lock the
+         * old dealers can be read without the data lock (which request
+         * threads hold).
          */
         pthread_mutex_lock(&s->reload_lock);
         fresh = data_load(s, s->data, err, errlen);
@@ -1006,24 +1018,49 @@ void sim_store_counts(struct sim_store *s, size_t *dealers,
         pthread_mutex_unlock(&s->lock);
 }
 
-static const struct sim_dealer *store_auth(const struct store_data *d,
-                                           const struct sim_auth *a)
+enum auth_rc {
+        AUTH_OK,
+        AUTH_BAD,                       /* the endpoint's InvalidRequest */
+        AUTH_IP,                        /* SIM_IP_NOT_ALLOWED */
+};
+
+/*
+ * Checks an authentication block. The address comes first, as Moka
+ * checks the dealer's allow-list before its credentials: the first
+ * dealer with the given code decides (every dealer of one code gets the
+ * same list). An unknown code has no list and fails the credentials.
+ */
+static enum auth_rc store_auth(const struct store_data *d,
+                               const struct sim_auth *a,
+                               const struct sim_dealer **out)
 {
         size_t i;
 
-        if (!a->dealer_code || !a->username || !a->password ||
-            !a->check_key)
-                return NULL;
+        *out = NULL;
+        if (!a->dealer_code)
+                return AUTH_BAD;
+        for (i = 0; i < d->ndealers; i++) {
+                if (strcmp(d->dealers[i].code, a->dealer_code) != 0)
+                        continue;
+                if (!sim_ip_list_allows(d->dealers[i].ip_allow, a->peer))
+                        return AUTH_IP;
+                break;
+        }
+        if (!a->username || !a->password || !a->check_key)
+                return AUTH_BAD;
         for (i = 0; i < d->ndealers; i++) {
                 const struct sim_dealer *dl = &d->dealers[i];
 
                 if (strcmp(dl->code, a->dealer_code) == 0 &&
                     strcmp(dl->username, a->username) == 0 &&
-                    strcmp(dl->password, a->password) == 0)
-                        return strcmp(dl->check_key, a->check_key) == 0 ?
-                               dl : NULL;
+                    strcmp(dl->password, a->password) == 0) {
+                        if (strcmp(dl->check_key, a->check_key) != 0)
+                                return AUTH_BAD;
+                        *out = dl;
+                        return AUTH_OK;
+                }
         }
-        return NULL;
+        return AUTH_BAD;
 }
 
 static void render_customer(struct sim_buf *b, const struct sim_customer *c)
@@ -1098,8 +1135,9 @@ fail:
 void sim_store_update_customer(struct sim_store *s,
                                const struct sim_auth *auth,
                                const struct sim_customer_req *req,
-                               struct sim_result *out)
+                               bool empty_invalid, struct sim_result *out)
 {
+        const struct sim_dealer *dl;
         struct store_data *d;
         struct sim_customer *target;
         struct sim_customer *other;
@@ -1107,12 +1145,20 @@ void sim_store_update_customer(struct sim_store *s,
 
         pthread_mutex_lock(&s->lock);
         d = s->data;
-        if (!store_auth(d, auth)) {
+        switch (store_auth(d, auth, &dl)) {
+        case AUTH_IP:
+                result_set(out, SIM_IP_NOT_ALLOWED, "", false);
+                goto cleanup;
+        case AUTH_BAD:
                 result_set(out, SIM_UC_INVALID_REQUEST, "", false);
                 goto cleanup;
+        case AUTH_OK:
+                break;
         }
         if (!req->has_id && !req->code) {
-                result_set(out, SIM_UC_PREFIX
+                /* Moka may call such an object "empty": undocumented. */
+                result_set(out, empty_invalid ? SIM_UC_INVALID_REQUEST :
+                           SIM_UC_PREFIX
                            "CustomerCodeOrDealerCustomerIdMustBeGiven", "",
                            false);
                 goto cleanup;
@@ -1169,10 +1215,13 @@ void sim_store_sale_list(struct sim_store *s, const struct sim_auth *auth,
                          struct sim_result *out)
 {
         const struct sim_dealer *dl;
+        enum auth_rc rc;
 
         pthread_mutex_lock(&s->lock);
-        dl = store_auth(s->data, auth);
-        if (!dl)
+        rc = store_auth(s->data, auth, &dl);
+        if (rc == AUTH_IP)
+                result_set(out, SIM_IP_NOT_ALLOWED, "", false);
+        else if (rc != AUTH_OK)
                 result_set(out, SIM_SL_INVALID_REQUEST, "", false);
         else if (dl->fail)
                 result_fail(out, dl->fail, dl->fail_message);
@@ -1187,4 +1236,154 @@ void sim_store_sale_list(struct sim_store *s, const struct sim_auth *auth,
                 result_set(out, "Success", "", false);
         }
         pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- run-time dealer changes (POST /_sim/dealers) ---------------------- */
+
+/*
+ * Builds dl's new state in tmp without touching dl, so that a failed
+ * allocation changes nothing. tmp takes only what changes.
+ */
+static int dealer_prepare(const struct sim_dealer *dl,
+                          const struct sim_dealer_change *c,
+                          struct sim_dealer *tmp)
+{
+        memset(tmp, 0, sizeof(*tmp));
+        if (c->username && !(tmp->username = strdup(c->username)))
+                return -1;
+        if (c->password && !(tmp->password = strdup(c->password)))
+                return -1;
+        if (c->set_ip_allow && c->ip_allow &&
+            !(tmp->ip_allow = sim_ip_list_copy(c->ip_allow)))
+                return -1;
+        return sim_check_key(dl->code,
+                             tmp->username ? tmp->username : dl->username,
+                             tmp->password ? tmp->password : dl->password,
+                             tmp->check_key);
+}
+
+/* Moves tmp's fields into dl; what dl held goes back to tmp. */
+static void dealer_commit(struct sim_dealer *dl,
+                          const struct sim_dealer_change *c,
+                          struct sim_dealer *tmp)
+{
+        char *p;
+        struct sim_ip_list *l;
+
+        if (tmp->username) {
+                p = dl->username;
+                dl->username = tmp->username;
+                tmp->username = p;
+        }
+        if (tmp->password) {
+                p = dl->password;
+                dl->password = tmp->password;
+                tmp->password = p;
+        }
+        if (c->set_ip_allow) {
+                l = dl->ip_allow;
+                dl->ip_allow = tmp->ip_allow;
+                tmp->ip_allow = l;
+        }
+        memcpy(dl->check_key, tmp->check_key, sizeof(dl->check_key));
+}
+
+static int dealer_create(struct store_data *d,
+                         const struct sim_dealer_change *c,
+                         const struct sim_ip_list *dflt_allow)
+{
+        struct sim_dealer nd = { 0 };
+        struct sim_dealer *grown;
+        const struct sim_ip_list *allow =
+                c->set_ip_allow ? c->ip_allow : dflt_allow;
+
+        if (!(nd.code = strdup(c->dealer_code)) ||
+            !(nd.username = strdup(c->username)) ||
+            !(nd.password = strdup(c->password)) ||
+            (allow && !(nd.ip_allow = sim_ip_list_copy(allow))) ||
+            sim_check_key(nd.code, nd.username, nd.password,
+                          nd.check_key) != 0)
+                goto fail;
+        nd.sale_permission = true;      /* and no sales: DealerSaleNotFund */
+        grown = realloc(d->dealers, (d->ndealers + 1) * sizeof(*grown));
+        if (!grown)
+                goto fail;
+        d->dealers = grown;
+        d->dealers[d->ndealers++] = nd;
+        return 0;
+fail:
+        dealer_clear(&nd);
+        return -1;
+}
+
+int sim_store_set_dealer(struct sim_store *s,
+                         const struct sim_dealer_change *c, char *err,
+                         size_t errlen)
+{
+        struct store_data *d;
+        struct sim_dealer tmp;
+        bool found = false;
+        int rc = 0;
+        size_t i;
+
+        /*
+         * reload_lock first, as a reload does: a reload reads the old
+         * dealers under reload_lock alone, so they change only under it.
+         */
+        pthread_mutex_lock(&s->reload_lock);
+        pthread_mutex_lock(&s->lock);
+        d = s->data;
+        for (i = 0; i < d->ndealers && rc == 0; i++) {
+                if (strcmp(d->dealers[i].code, c->dealer_code) != 0)
+                        continue;
+                found = true;
+                if (dealer_prepare(&d->dealers[i], c, &tmp) == 0)
+                        dealer_commit(&d->dealers[i], c, &tmp);
+                else
+                        rc = -1;
+                /* tmp holds the old values (or the failed new ones). */
+                if (tmp.password)
+                        memset(tmp.password, 0, strlen(tmp.password));
+                free(tmp.username);
+                free(tmp.password);
+                sim_ip_list_destroy(tmp.ip_allow);
+        }
+        if (rc != 0) {
+                snprintf(err, errlen, "out of memory");
+        } else if (!found && (!c->username || !c->password)) {
+                snprintf(err, errlen, "dealer \"%.40s\" does not exist: "
+                         "username and password are required to create it",
+                         c->dealer_code);
+                rc = -1;
+        } else if (!found && dealer_create(d, c, s->ip_allow) != 0) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+        }
+        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->reload_lock);
+        return rc;
+}
+
+void sim_store_render_dealers(struct sim_store *s, struct sim_buf *b)
+{
+        const struct store_data *d;
+        size_t i;
+
+        sim_buf_puts(b, "{\"dealers\":[");
+        pthread_mutex_lock(&s->lock);
+        d = s->data;
+        for (i = 0; i < d->ndealers; i++) {
+                const struct sim_dealer *dl = &d->dealers[i];
+
+                sim_buf_puts(b, i ? ",{\"dealer_code\":" :
+                             "{\"dealer_code\":");
+                sim_buf_json_str(b, dl->code);
+                sim_buf_puts(b, ",\"username\":");
+                sim_buf_json_str(b, dl->username);
+                sim_buf_puts(b, ",\"ip_allow\":");
+                sim_ip_list_render(b, dl->ip_allow);
+                sim_buf_puts(b, "}");
+        }
+        pthread_mutex_unlock(&s->lock);
+        sim_buf_puts(b, "]}");
 }

@@ -12,10 +12,18 @@
 #include <stddef.h>
 
 #include "sim_buf.h"
+#include "sim_ip.h"
 
 #define SIM_UC_PREFIX "DealerCustomer.UpdateCustomer."
 #define SIM_UC_INVALID_REQUEST SIM_UC_PREFIX "InvalidRequest"
 #define SIM_SL_INVALID_REQUEST "DealerSale.GetSale.InvalidRequest"
+/*
+ * The caller's address is not on the dealer's allow-list: the only
+ * spelling Moka documents (its CheckPaymentDealerAuthentication codes),
+ * answered by both endpoints.
+ */
+#define SIM_IP_NOT_ALLOWED \
+        "PaymentDealer.CheckPaymentDealerAuthentication.IpAddressNotAllowed"
 #define SIM_EX_MESSAGE "Beklenmeyen bir hata olu\xc5\x9ftu"
 
 /* Customer codes starting so are created by their first update. */
@@ -26,14 +34,33 @@ struct sim_store_options {
         const char *const *dealers;     /* "CODE:USER:PASS" strings */
         size_t ndealers;
         bool count_key_quirk;           /* " DealerSaleListCount" */
+        const struct sim_ip_list *ip_allow;     /* every dealer's; NULL: none */
 };
 
-/* The authentication block; a field is NULL when absent or not a string. */
+/*
+ * The authentication block; a field is NULL when absent or not a string.
+ * peer is the caller's address (NULL: unknown, allowed by no list).
+ */
 struct sim_auth {
         const char *dealer_code;
         const char *username;
         const char *password;
         const char *check_key;
+        const struct sim_ip *peer;
+};
+
+/*
+ * A run-time change of a dealer (POST /_sim/dealers). NULL strings stay
+ * unchanged; ip_allow replaces the allow-list only if set_ip_allow (NULL:
+ * no list). An unknown dealer_code is created, and then needs username
+ * and password.
+ */
+struct sim_dealer_change {
+        const char *dealer_code;
+        const char *username;
+        const char *password;
+        bool set_ip_allow;
+        const struct sim_ip_list *ip_allow;
 };
 
 /* A parsed DealerCustomerRequest; NULL / false = not given. */
@@ -83,15 +110,34 @@ int sim_store_reload(struct sim_store *s, char *err, size_t errlen);
 void sim_store_counts(struct sim_store *s, size_t *dealers,
                       size_t *customers, size_t *sales);
 
-/* UpdateCustomer's rules and effect. Any thread. */
+/*
+ * UpdateCustomer's rules and effect. empty_invalid: a request naming no
+ * customer is InvalidRequest instead of
+ * CustomerCodeOrDealerCustomerIdMustBeGiven. Any thread.
+ */
 void sim_store_update_customer(struct sim_store *s,
                                const struct sim_auth *auth,
                                const struct sim_customer_req *req,
-                               struct sim_result *out);
+                               bool empty_invalid, struct sim_result *out);
 
 /* GetSaleList; on Success out->body holds the cached answer. */
 void sim_store_sale_list(struct sim_store *s, const struct sim_auth *auth,
                          struct sim_result *out);
+
+/*
+ * Changes (or creates) a dealer until the next reload. Every dealer with
+ * that code changes (--dealer may have added several). -1 with err
+ * filled when a new dealer lacks credentials or memory runs out.
+ */
+int sim_store_set_dealer(struct sim_store *s,
+                         const struct sim_dealer_change *c, char *err,
+                         size_t errlen);
+
+/*
+ * Appends {"dealers": [{"dealer_code", "username", "ip_allow"}...]}:
+ * never a password or CheckKey.
+ */
+void sim_store_render_dealers(struct sim_store *s, struct sim_buf *b);
 
 /* Lowercase hex SHA-256 of code+"MK"+user+"PD"+pass into out[65]. */
 int sim_check_key(const char *code, const char *user, const char *pass,

@@ -825,6 +825,17 @@ class Sim(Process):
     def reset(self):
         return self._req("POST", "/_sim/reset")
 
+    def set_dealer(self, dealer_code, **kw):
+        """POST /_sim/dealers: change (or create) a dealer until the next
+        reset; kw: username, password, ip_allow (list of addresses, or None
+        for no list). Returns the dealer listing."""
+        return self._req("POST", "/_sim/dealers",
+                         json=dict(kw, dealer_code=dealer_code)).json()
+
+    def dealers(self):
+        """GET /_sim/dealers: [{dealer_code, username, ip_allow}]."""
+        return self._req("GET", "/_sim/dealers").json()["dealers"]
+
     def stats(self):
         return self._req("GET", "/_sim/stats").json()
 

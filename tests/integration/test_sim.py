@@ -40,6 +40,8 @@ D_DENIED = ("1733", "TestMoka4", "PERM0DENY77AB")
 D_EX = ("1734", "TestMoka5", "EXEXEX123ABCD")
 D_BIG = ("1735", "TestMokaBig", "BIGLIST5000XY")
 SECRETS = [d[2] for d in (D_OK, D_NO_SALES, D_DENIED, D_EX, D_BIG)]
+# Passwords set at run time through /_sim/dealers.
+RUNTIME_SECRETS = ["ROTATED-PW-77", "NEWDEALERPW1", "ALT-PW-RACE"]
 
 
 def check_key(code, user, password):
@@ -128,7 +130,7 @@ def sim_proc():
     status = sim.stop()
     assert status == 0, f"moka-sim exit status {status}: {err}"
     assert out.startswith(f"moka-sim listening on 127.0.0.1:{sim.port}\n")
-    for secret in SECRETS + [check_key(*D_OK)]:
+    for secret in SECRETS + RUNTIME_SECRETS + [check_key(*D_OK)]:
         assert secret not in out and secret not in err, \
             "a password or CheckKey was printed"
 
@@ -635,3 +637,453 @@ def test_sigterm_with_suspended_requests_exits_cleanly():
                 f.result()
             except requests.exceptions.RequestException:
                 pass        # answered or dropped: either is fine at exit
+
+
+# ---- authentication: allow-lists, run-time credentials ----------------------
+
+IP_NOT_ALLOWED = \
+    "PaymentDealer.CheckPaymentDealerAuthentication.IpAddressNotAllowed"
+
+
+def raw_post(host, port, path, body, source=None, headers=None):
+    """POST over http.client, from a chosen source address (the loopback
+    net answers every 127.x address, so a test can be another client)."""
+    conn = http.client.HTTPConnection(
+        host, port, timeout=10,
+        source_address=(source, 0) if source else None)
+    try:
+        conn.request("POST", path, body=json.dumps(body),
+                     headers={"Content-Type": "application/json",
+                              **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def uc_body(request, dealer=D_OK, key=None):
+    return {"DealerCustomerAuthentication": auth(dealer, key),
+            "DealerCustomerRequest": request}
+
+
+def sl_body(dealer=D_OK, key=None):
+    return {"DealerSaleAuthentication": auth(dealer, key)}
+
+
+def moka_result(status, text):
+    assert status == 200, f"HTTP {status}: {text[:200]}"
+    body = json.loads(text)
+    assert set(body) == {"Data", "ResultCode", "ResultMessage", "Exception"}
+    return body
+
+
+def assert_no_secret(text, secrets):
+    for secret in secrets:
+        assert secret not in text, "a password or CheckKey was shown"
+    assert "CheckKey" not in text and "password" not in text.lower()
+
+
+def test_ip_allow_option_checked_before_credentials():
+    s = Sim("--fixture", str(FIXTURE), "--ip-allow", "127.0.0.2,::1")
+    try:
+        # From 127.0.0.1, not on the list: even a wrong password gets the
+        # address code (checked first), and nothing changes.
+        for body in (uc_body({"CustomerCode": "C1", "FirstName": "Nope"}),
+                     uc_body({"CustomerCode": "C1"},
+                             dealer=("1731", "TestMoka2", "wrong"))):
+            res = moka_result(*raw_post("127.0.0.1", s.port, UC, body))
+            assert res["ResultCode"] == IP_NOT_ALLOWED and res["Data"] is None
+        res = moka_result(*raw_post("127.0.0.1", s.port, SL, sl_body()))
+        assert res["ResultCode"] == IP_NOT_ALLOWED
+        # An unknown dealer has no list: its credentials fail.
+        res = moka_result(*raw_post("127.0.0.1", s.port, UC, uc_body(
+            {"CustomerCode": "C1"}, dealer=("9999", "x", "y"))))
+        assert res["ResultCode"] == UCP + "InvalidRequest"
+        # From 127.0.0.2, on the list: served, and the first update did
+        # not happen.
+        res = moka_result(*raw_post("127.0.0.1", s.port, UC,
+                                    uc_body({"CustomerCode": "C1"}),
+                                    source="127.0.0.2"))
+        assert res["ResultCode"] == "Success"
+        assert res["Data"]["DealerCustomer"]["FirstName"] == "Ali"
+        res = moka_result(*raw_post("127.0.0.1", s.port, UC, uc_body(
+            {"CustomerCode": "C1"}, dealer=("1731", "TestMoka2", "wrong")),
+            source="127.0.0.2"))
+        assert res["ResultCode"] == UCP + "InvalidRequest"
+        dealers = s.get("/_sim/dealers").json()["dealers"]
+        assert dealers and all(d["ip_allow"] == ["127.0.0.2", "::1"]
+                               for d in dealers), dealers
+        stats = s.get("/_sim/stats").json()
+        assert stats["by_result"][IP_NOT_ALLOWED] == 3
+        # Per dealer at run time: 1731 without a list, 1732 keeps it.
+        r = s.post("/_sim/dealers", {"dealer_code": "1731", "ip_allow": None})
+        assert r.status_code == 200, r.text
+        res = moka_result(*raw_post("127.0.0.1", s.port, SL, sl_body()))
+        assert res["ResultCode"] == "Success"
+        res = moka_result(*raw_post("127.0.0.1", s.port, SL,
+                                    sl_body(D_NO_SALES)))
+        assert res["ResultCode"] == IP_NOT_ALLOWED
+        # A reset restores the command line's list.
+        assert s.post("/_sim/reset", {}).status_code == 200
+        res = moka_result(*raw_post("127.0.0.1", s.port, SL, sl_body()))
+        assert res["ResultCode"] == IP_NOT_ALLOWED
+    finally:
+        assert s.stop() == 0
+
+
+def test_ip_allow_ipv6():
+    s = Sim("--listen", "[::1]:0", "--ip-allow", "::1")
+    try:
+        res = moka_result(*raw_post("::1", s.port, SL, sl_body()))
+        assert res["ResultCode"] == "Success"
+        conn = http.client.HTTPConnection("::1", s.port, timeout=10)
+        conn.request("POST", "/_sim/dealers",
+                     body=json.dumps({"dealer_code": "1731",
+                                      "ip_allow": ["127.0.0.1"]}))
+        assert conn.getresponse().status == 200
+        conn.close()
+        res = moka_result(*raw_post("::1", s.port, SL, sl_body()))
+        assert res["ResultCode"] == IP_NOT_ALLOWED
+    finally:
+        s.http.close()
+        s.proc.send_signal(signal.SIGTERM)
+        assert s.proc.wait(timeout=10) == 0
+        s.out.close()
+        s.err.close()
+        s.dir.cleanup()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--ip-allow", "127.0.0.1,nope"], "--ip-allow"),
+    (["--ip-allow", "10.0.0.0/8"], "--ip-allow"),
+    (["--ip-allow", ""], "--ip-allow"),
+    (["--empty-customer-request", "maybe"], "--empty-customer-request"),
+])
+def test_bad_new_options_exit_2(args, message):
+    p = subprocess.run([str(SIM), "--listen", "127.0.0.1:0", *args],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2
+    assert message in p.stderr
+
+
+def test_help_names_new_options():
+    p = subprocess.run([str(SIM), "--help"], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 0
+    for word in ("--ip-allow", "--empty-customer-request", "/_sim/dealers"):
+        assert word in p.stdout
+
+
+def test_dealer_rotation_at_run_time(sim):
+    new = ("1731", "TestMoka2", RUNTIME_SECRETS[0])
+    r = sim.post("/_sim/dealers", {"dealer_code": "1731",
+                                   "password": new[2]})
+    assert r.status_code == 200, r.text
+    # The old credentials now fail as the real Moka fails: HTTP 200 and the
+    # endpoint's InvalidRequest, never 401/403.
+    old_uc = update(sim, {"CustomerCode": "C1", "FirstName": "Old"})
+    assert result(old_uc)["ResultCode"] == UCP + "InvalidRequest"
+    assert result(sale_list(sim))["ResultCode"] == SL_INVALID
+    res = result(update(sim, {"CustomerCode": "C1"}, dealer=new))
+    assert res["ResultCode"] == "Success"
+    assert res["Data"]["DealerCustomer"]["FirstName"] == "Ali"
+    assert result(sale_list(sim, new))["ResultCode"] == "Success"
+    # Username only: the rotated password stays; the CheckKey follows.
+    newer = ("1731", "TestMoka9", new[2])
+    assert sim.post("/_sim/dealers", {"dealer_code": "1731",
+                                      "username": newer[1]}).status_code == 200
+    assert result(sale_list(sim, new))["ResultCode"] == SL_INVALID
+    assert result(sale_list(sim, newer))["ResultCode"] == "Success"
+    assert result(sale_list(sim, newer, key=check_key(*new)))[
+        "ResultCode"] == SL_INVALID
+    # An allow-list for one dealer only.
+    assert sim.post("/_sim/dealers", {"dealer_code": "1731",
+                                      "ip_allow": ["127.0.0.2"]}
+                    ).status_code == 200
+    assert result(sale_list(sim, newer))["ResultCode"] == IP_NOT_ALLOWED
+    res = moka_result(*raw_post("127.0.0.1", sim.port, SL, sl_body(newer),
+                                source="127.0.0.2"))
+    assert res["ResultCode"] == "Success"
+    assert result(sale_list(sim, D_NO_SALES))["ResultCode"] == \
+        "DealerSale.GetSaleList.DealerSaleNotFund"
+    listing = sim.get("/_sim/dealers").json()["dealers"]
+    d1731 = [d for d in listing if d["dealer_code"] == "1731"]
+    assert d1731 == [{"dealer_code": "1731", "username": "TestMoka9",
+                      "ip_allow": ["127.0.0.2"]}]
+    assert_no_secret(sim.get("/_sim/dealers").text,
+                     SECRETS + [new[2], check_key(*new), check_key(*newer)])
+    # Reset: the fixture's dealers again.
+    assert sim.post("/_sim/reset", {}).status_code == 200
+    assert result(sale_list(sim))["ResultCode"] == "Success"
+    assert result(sale_list(sim, newer))["ResultCode"] == SL_INVALID
+    listing = sim.get("/_sim/dealers").json()["dealers"]
+    assert {"dealer_code": "1731", "username": "TestMoka2",
+            "ip_allow": None} in listing
+
+
+def test_dealer_created_at_run_time_has_no_sales(sim):
+    nd = ("9001", "NewDealer", RUNTIME_SECRETS[1])
+    r = sim.post("/_sim/dealers", {"dealer_code": nd[0], "username": nd[1],
+                                   "password": nd[2], "ip_allow": None})
+    assert r.status_code == 200, r.text
+    assert {"dealer_code": "9001", "username": "NewDealer",
+            "ip_allow": None} in r.json()["dealers"]
+    assert_no_secret(r.text, SECRETS + [nd[2], check_key(*nd)])
+    assert result(sale_list(sim, nd))["ResultCode"] == \
+        "DealerSale.GetSaleList.DealerSaleNotFund"
+    assert result(update(sim, {"CustomerCode": "C2"}, dealer=nd))[
+        "ResultCode"] == "Success"
+    assert sim.post("/_sim/reset", {}).status_code == 200
+    assert result(sale_list(sim, nd))["ResultCode"] == SL_INVALID
+    assert all(d["dealer_code"] != "9001"
+               for d in sim.get("/_sim/dealers").json()["dealers"])
+
+
+@pytest.mark.parametrize("body", [
+    "not json", [1], {"username": "x"}, {"dealer_code": ""},
+    {"dealer_code": 1731, "username": "x"},
+    {"dealer_code": "1731", "username": ""},
+    {"dealer_code": "1731", "nope": 1},
+    {"dealer_code": "1731", "ip_allow": "127.0.0.1"},
+    {"dealer_code": "1731", "ip_allow": ["127.0.0.1", "localhost"]},
+    {"dealer_code": "1731", "ip_allow": [7]},
+    {"dealer_code": "new-one", "username": "u"},
+    {"dealer_code": "new-one", "password": "p"},
+])
+def test_dealers_api_validates(sim, body):
+    before = sim.get("/_sim/dealers").json()
+    r = sim.post("/_sim/dealers", body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]
+    assert sim.get("/_sim/dealers").json() == before
+    assert result(sale_list(sim))["ResultCode"] == "Success"
+
+
+def test_dealers_api_method(sim):
+    r = sim.http.put(sim.url + "/_sim/dealers", data="{}", timeout=10)
+    assert r.status_code == 405
+
+
+SL_INVALID = "DealerSale.GetSale.InvalidRequest"
+
+
+@pytest.mark.parametrize("dealer,key", [
+    (("1731", "TestMoka2", "wrong"), None),
+    (("1731", "Nobody", "HYSYHDS8DU8HU"), None),
+    (("9999", "TestMoka2", "HYSYHDS8DU8HU"), None),
+    (D_OK, "0" * 64),
+], ids=["wrong-password", "wrong-username", "unknown-dealer", "bad-checkkey"])
+def test_credential_failures_are_http_200_never_401_403(sim, dealer, key):
+    r = update(sim, {"CustomerCode": "C1"}, dealer=dealer, key=key)
+    assert r.status_code == 200
+    assert result(r)["ResultCode"] == UCP + "InvalidRequest"
+    r = sale_list(sim, dealer, key=key)
+    assert r.status_code == 200
+    assert result(r)["ResultCode"] == SL_INVALID
+    by_result = sim.get("/_sim/stats").json()["by_result"]
+    assert not any(k.startswith("http_") for k in by_result), by_result
+
+
+# ---- result-code rules ------------------------------------------------------
+
+
+def test_rule_result_code_by_prefix_for_1000_customers(sim):
+    sim.faults(rules=[{"customer_prefix": "bad-", "kind": "result",
+                       "result_code": UCP + "InvalidRequest", "count": 1000}])
+    rules = sim.get("/_sim/faults").json()["rules"]
+    assert rules == [{"customer_prefix": "bad-", "kind": "result",
+                      "count": 1000, "result_code": UCP + "InvalidRequest"}]
+    for i in range(1000):
+        res = result(update(sim, {"CustomerCode": f"bad-{i}",
+                                  "FirstName": "x"}))
+        assert res["ResultCode"] == UCP + "InvalidRequest", i
+        assert res["Data"] is None
+    # Good credentials, other customers unaffected; the count is spent.
+    assert result(update(sim, {"CustomerCode": "C1"}))["ResultCode"] == \
+        "Success"
+    assert result(update(sim, {"CustomerCode": "bad-0"}))["ResultCode"] == \
+        UCP + "DealerCustomerNotFound"
+    assert sim.get("/_sim/faults").json()["rules"][0]["count"] == 0
+    stats = sim.get("/_sim/stats").json()
+    assert stats["by_result"][UCP + "InvalidRequest"] == 1000
+    assert stats["faults"]["rule"] == 1000
+
+
+def test_rule_result_code_has_no_business_effect(sim):
+    sim.faults(rules=[
+        {"customer": "C1", "kind": "result",
+         "result_code": UCP + "InvalidRequest"},
+        {"customer_prefix": "110", "kind": "result", "count": -1,
+         "result_code": "DealerCustomer.UpdateCustomer.Whatever"},
+        {"customer": "*sale-list*", "kind": "result",
+         "result_code": "DealerSale.GetSaleList.PermissionDenied"}])
+    res = result(update(sim, {"CustomerCode": "C1", "FirstName": "Changed"}))
+    assert res["ResultCode"] == UCP + "InvalidRequest"
+    res = result(update(sim, {"CustomerCode": "C1"}))
+    assert res["Data"]["DealerCustomer"]["FirstName"] == "Ali"
+    # The prefix matches a DealerCustomerId's text too (1101..1109).
+    for _ in range(3):
+        res = result(update(sim, {"DealerCustomerId": 1102,
+                                  "FirstName": "Changed"}))
+        assert res["ResultCode"] == "DealerCustomer.UpdateCustomer.Whatever"
+    assert result(sale_list(sim))["ResultCode"] == \
+        "DealerSale.GetSaleList.PermissionDenied"
+    assert result(sale_list(sim))["ResultCode"] == "Success"
+    assert sim.get("/_sim/faults").json()["rules"][1]["count"] == -1
+
+
+@pytest.mark.parametrize("rule", [
+    {"customer": "C1", "kind": "result"},
+    {"customer": "C1", "kind": "ex", "result_code": "X"},
+    {"customer": "C1", "customer_prefix": "C", "kind": "ex"},
+    {"customer_prefix": "", "kind": "ex"},
+    {"customer_prefix": "C", "kind": "result", "result_code": ""},
+    {"customer_prefix": "C", "kind": "result", "result_code": "x" * 200},
+])
+def test_result_rules_validate(sim, rule):
+    r = sim.post("/_sim/faults", {"rules": [rule]})
+    assert r.status_code == 400, r.text
+    assert "error" in r.json()
+    assert sim.get("/_sim/faults").json()["rules"] == []
+
+
+# ---- a request naming no customer ------------------------------------------
+
+EMPTY_REQUESTS = [{"CustomerCode": "", "DealerCustomerId": ""},
+                  {"DealerCustomerId": 0, "FirstName": "x"}, {}]
+
+
+def test_empty_customer_request_mode_at_run_time(sim):
+    assert sim.get("/_sim/faults").json()["empty_customer_request"] == \
+        "must-be-given"
+    for req in EMPTY_REQUESTS:
+        assert result(update(sim, req))["ResultCode"] == \
+            UCP + "CustomerCodeOrDealerCustomerIdMustBeGiven"
+    assert sim.faults(empty_customer_request="invalid")[
+        "empty_customer_request"] == "invalid"
+    for req in EMPTY_REQUESTS:
+        assert result(update(sim, req))["ResultCode"] == \
+            UCP + "InvalidRequest"
+    # Named customers are not affected.
+    assert result(update(sim, {"CustomerCode": "C1"}))["ResultCode"] == \
+        "Success"
+    assert sim.faults(empty_customer_request="must-be-given")[
+        "empty_customer_request"] == "must-be-given"
+    sim.faults(empty_customer_request="invalid")
+    assert sim.post("/_sim/reset", {}).status_code == 200
+    assert sim.get("/_sim/faults").json()["empty_customer_request"] == \
+        "must-be-given"
+    for bad in ("maybe", 1, None):
+        r = sim.post("/_sim/faults", {"empty_customer_request": bad})
+        assert r.status_code == 400, bad
+
+
+def test_empty_customer_request_option():
+    s = Sim("--empty-customer-request", "invalid")
+    try:
+        assert result(update(s, {}))["ResultCode"] == UCP + "InvalidRequest"
+        assert s.post("/_sim/reset", {}).status_code == 200
+        assert s.get("/_sim/faults").json()["empty_customer_request"] == \
+            "invalid"
+        s.faults(empty_customer_request="must-be-given")
+        assert result(update(s, {}))["ResultCode"] == \
+            UCP + "CustomerCodeOrDealerCustomerIdMustBeGiven"
+    finally:
+        assert s.stop() == 0
+
+
+# ---- stats for the bridge's probes -----------------------------------------
+
+
+def test_stats_request_headers(sim):
+    stats = sim.get("/_sim/stats").json()
+    assert stats["request_headers"] == {"content_type": None, "accept": None,
+                                        "expect_seen": 0}
+    update(sim, {"CustomerCode": "C1"},
+           headers={"Accept": "application/json"})
+    raw_post("127.0.0.1", sim.port, SL, sl_body(),
+             headers={"Content-Type": "application/json; charset=utf-8",
+                      "Expect": "100-continue"})
+    sim.post("/_sim/faults", {}, headers={"Accept": "text/admin",
+                                          "Content-Type": "x/admin"})
+    stats = sim.get("/_sim/stats").json()
+    # The last Moka request's headers (http.client sends no Accept).
+    assert stats["request_headers"] == {
+        "content_type": "application/json; charset=utf-8", "accept": None,
+        "expect_seen": 1}
+    update(sim, {"CustomerCode": "C1"}, headers={"Accept": "a" * 1000})
+    hdrs = sim.get("/_sim/stats").json()["request_headers"]
+    assert hdrs["accept"] == "a" * 256 and hdrs["expect_seen"] == 1
+    assert sim.post("/_sim/reset", {}).status_code == 200
+    assert sim.get("/_sim/stats").json()["request_headers"] == {
+        "content_type": None, "accept": None, "expect_seen": 0}
+
+
+def test_stats_unnamed_updates_and_sale_lists_by_dealer(sim):
+    wrong = ("1731", "TestMoka2", "wrong")
+    for req in EMPTY_REQUESTS:
+        update(sim, req)
+    update(sim, {}, dealer=wrong)                   # any credentials
+    sim.post(UC, {"DealerCustomerAuthentication": auth()})  # no object
+    sim.post(UC, {"DealerCustomerAuthentication": auth(),
+                  "DealerCustomerRequest": None})
+    update(sim, {"CustomerCode": "C1"})             # named
+    update(sim, {"DealerCustomerId": 1101})         # named
+    update(sim, {"CustomerCode": "nobody"})         # named, not found
+    sim.post(UC, "{broken")                         # cannot tell
+    sale_list(sim)
+    sale_list(sim)
+    sale_list(sim, wrong)
+    sale_list(sim, D_NO_SALES)
+    sim.post(SL, {"DealerSaleAuthentication": {"Username": "x"}})
+    stats = sim.get("/_sim/stats").json()
+    assert stats["unnamed_customer_updates"] == 6
+    assert stats["sale_list_calls_by_dealer"] == {"1731": 3, "1732": 1,
+                                                  "(none)": 1}
+    assert_no_secret(sim.get("/_sim/stats").text,
+                     SECRETS + [check_key(*D_OK)])
+    assert sim.post("/_sim/reset", {}).status_code == 200
+    stats = sim.get("/_sim/stats").json()
+    assert stats["unnamed_customer_updates"] == 0
+    assert stats["sale_list_calls_by_dealer"] == {}
+
+
+def test_sale_list_of_dealer_without_sales_is_not_fund(sim):
+    res = result(sale_list(sim, D_NO_SALES))
+    assert res["ResultCode"] == "DealerSale.GetSaleList.DealerSaleNotFund"
+    assert res["Data"] is None
+
+
+def test_dealer_changes_race_requests(sim):
+    """Rotations while requests run: each answer sees the old or the new
+    credentials (run under ThreadSanitizer too)."""
+    alt = ("1731", "TestMoka2", "ALT-PW-RACE")
+    stop = time.monotonic() + 1.0
+
+    def client():
+        s = requests.Session()
+        seen = set()
+        while time.monotonic() < stop:
+            r = s.post(sim.url + SL, data=json.dumps(sl_body()), timeout=10)
+            seen.add(result(r)["ResultCode"])
+            r = s.post(sim.url + UC, data=json.dumps(
+                uc_body({"CustomerCode": "auto-race"}, dealer=alt)),
+                timeout=10)
+            seen.add(result(r)["ResultCode"])
+        return seen
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(client) for _ in range(3)]
+        n = 0
+        while time.monotonic() < stop:
+            pw = alt[2] if n % 2 == 0 else D_OK[2]
+            body = {"dealer_code": "1731", "password": pw}
+            if n % 3 == 0:
+                body["ip_allow"] = None if n % 2 else ["127.0.0.1", "::1"]
+            assert sim.post("/_sim/dealers", body).status_code == 200
+            if n % 10 == 0:
+                assert sim.post("/_sim/reset", {}).status_code == 200
+            n += 1
+        seen = set().union(*(f.result() for f in futures))
+    assert seen <= {"Success", SL_INVALID, UCP + "InvalidRequest"}, seen
+    assert n > 10
