@@ -10,7 +10,8 @@ RSS of the moka-bridge process.
                      [--conf 'GROUP: { KEY = VALUE; };' ...]
 
 --env passes extra MOKA_BRIDGE_* variables to the bridge (e.g.
---env MOKA_BRIDGE_KAFKA_TRANSACTION_INTERVAL_MS=200). In exactly-once mode
+--env MOKA_BRIDGE_KAFKA_TRANSACTION_INTERVAL_MS=200; a simulator that is
+not on loopback needs --env MOKA_BRIDGE_MOKA_ALLOW_INSECURE=true). In exactly-once mode
 the reply topic also holds transaction markers, so progress is read from the
 group's committed input offsets instead (committed together with the
 replies, so just as exact).
@@ -84,7 +85,7 @@ kafka: {{ brokers = "{a.brokers}"; group_id = "bench-{run}";
          delivery = "{a.delivery}"; transactional_id = "bench-{run}";
          properties: {{ {a.kafka_properties} }}; }};
 moka: {{ base_url = "{a.moka_url}"; dealer_code = "1731"; username = "TestMoka2";
-        password = "HYSYHDS8DU8HU"; tls_verify = false; }};
+        password = "HYSYHDS8DU8HU"; }};
 topics: {{ customer_update = "{cu}"; sale_list = "{sl}"; }};
 log: {{ level = "warn"; }};
 """)

@@ -1268,6 +1268,31 @@ static void bridge_xo_free_event(void *arg, struct event *ev)
         bridge_free_event(arg, ev);
 }
 
+/* What moka.allow_insecure let through, at every start, so that a test
+ * setting carried into production shows in its logs; and the proxy, its
+ * credentials masked. */
+static void bridge_log_transport(const struct config *conf)
+{
+        if (!conf->moka_tls_verify || conf->moka_plain_http_remote)
+                log_warn("insecure connection to Moka allowed by "
+                         "moka.allow_insecure",
+                         "\"tls_verify_off\":%s,"
+                         "\"plain_http_non_loopback\":%s,\"base_url\":%s",
+                         conf->moka_tls_verify ? "false" : "true",
+                         conf->moka_plain_http_remote ? "true" : "false",
+                         log_json_escape(conf->moka_base_url));
+        if (conf->moka_proxy[0]) {
+                size_t size = strlen(conf->moka_proxy) + 5;
+                char *masked = malloc(size);
+
+                if (masked)
+                        config_url_mask(conf->moka_proxy, masked, size);
+                log_info("Moka reached through moka.proxy", "\"proxy\":%s",
+                         log_json_escape(masked ? masked : "***"));
+                free(masked);
+        }
+}
+
 struct bridge *bridge_create(const struct config *conf, char *errstr,
                              size_t errstr_size)
 {
@@ -1313,11 +1338,14 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
                 .connect_timeout_ms = conf->moka_connect_timeout_ms,
                 .request_timeout_ms = conf->moka_request_timeout_ms,
                 .tls_verify = conf->moka_tls_verify,
+                .ca_file = conf->moka_ca_file,
+                .proxy = conf->moka_proxy,
         };
         b->http = http_create(&ho, errstr, errstr_size);
         if (!b->http)
                 goto fail;
         b->dealer_env.http = b->http;
+        bridge_log_transport(conf);
         b->pub = publisher_create(conf, bridge_on_delivery, b, b->wake[1],
                                   errstr, errstr_size);
         if (!b->pub)

@@ -24,6 +24,7 @@
 
 #include <libconfig.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,7 @@ struct config_key {
         int def_int; /* ints, and bools as 0/1 */
         int min, max;
         bool secret;
+        bool url_secret; /* a URL whose user:password@ is secret */
         const struct config_check *check;
         /* An empty value becomes <group>.<derive_from> + derive_suffix. */
         const char *derive_from;
@@ -90,6 +92,10 @@ static bool config_valid_delivery(const char *value, const char *where,
                                   char *msg, size_t size);
 static bool config_valid_probe(const char *value, const char *where,
                                char *msg, size_t size);
+static bool config_valid_ca_file(const char *value, const char *where,
+                                 char *msg, size_t size);
+static bool config_valid_proxy(const char *value, const char *where,
+                               char *msg, size_t size);
 
 static const struct config_check config_check_required = {
         config_valid_required, "non-empty"};
@@ -111,6 +117,12 @@ static const struct config_check config_check_probe = {
         "`customer-update-then-sale-list`, `customer-update`, `sale-list`"};
 static const struct config_check config_check_default_dealer = {
         NULL, "`\"\"` or the `name` of a dealer"};
+static const struct config_check config_check_ca_file = {
+        config_valid_ca_file, "`\"\"` or a readable file"};
+static const struct config_check config_check_proxy = {
+        config_valid_proxy,
+        "`\"\"` or `http://`, `https://`, `socks4://`, `socks4a://`, "
+        "`socks5://`, `socks5h://` `[user:password@]host[:port]`"};
 
 #define CONFIG_STR(g, n, field, def, chk, text)                               \
         {.group = g, .name = n, .type = CONFIG_KEY_STRING,                    \
@@ -218,8 +230,24 @@ static const struct config_key config_keys[] = {
                    moka_max_inflight_requests, 256, 1, 4096,
                    "Cap on concurrent HTTP requests to Moka."),
         CONFIG_BOOL("moka", "tls_verify", moka_tls_verify, 1,
-                    "Verify the server's TLS certificate (only disable "
-                    "against a test host)."),
+                    "Verify the server's TLS certificate. `false` is refused "
+                    "unless `allow_insecure` is `true`."),
+        CONFIG_STR("moka", "ca_file", moka_ca_file, "", &config_check_ca_file,
+                   "PEM bundle of the CA certificates that verify Moka's "
+                   "certificate (a private CA, a TLS-inspecting proxy); "
+                   "empty = the system's store."),
+        {.group = "moka", .name = "proxy", .type = CONFIG_KEY_STRING,
+         .offset = offsetof(struct config, moka_proxy), .def_str = "",
+         .url_secret = true, .check = &config_check_proxy,
+         .desc = "Egress proxy for every Moka request; empty = none. The "
+                 "`http_proxy`, `HTTPS_PROXY`, `ALL_PROXY` and `no_proxy` "
+                 "environment variables are always ignored. Credentials in "
+                 "it are masked like a password."},
+        CONFIG_BOOL("moka", "allow_insecure", moka_allow_insecure, 0,
+                    "Allow `tls_verify = false` and a plain `http://` "
+                    "`base_url` to a host that is not loopback (a "
+                    "simulator, a test host); each start then logs a "
+                    "warning."),
 
         CONFIG_STR("topics", "customer_update", topic_customer_update,
                    "moka.customer.update", &config_check_topic,
@@ -1499,6 +1527,151 @@ static bool config_valid_dealer_name(const char *value, const char *where,
         return true;
 }
 
+/* Read once here so that a wrong path stops start-up with the key's line
+ * instead of failing every TLS handshake later. */
+static bool config_valid_ca_file(const char *value, const char *where,
+                                 char *msg, size_t size)
+{
+        struct stat st;
+        int fd;
+
+        (void)where;
+        if (value[0] == '\0')
+                return true;
+        fd = open(value, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(msg, size, "cannot read \"%s\": %s", value,
+                         strerror(errno));
+                return false;
+        }
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+                close(fd);
+                snprintf(msg, size, "\"%s\" is a directory, not a PEM file",
+                         value);
+                return false;
+        }
+        close(fd);
+        return true;
+}
+
+/* The schemes libcurl takes for CURLOPT_PROXY. The value is never shown:
+ * it may carry the proxy's password. */
+static bool config_valid_proxy(const char *value, const char *where,
+                               char *msg, size_t size)
+{
+        static const char *const schemes[] = {
+                "http://",   "https://",  "socks4://",
+                "socks4a://", "socks5://", "socks5h://"};
+        size_t i, n;
+
+        (void)where;
+        if (value[0] == '\0')
+                return true;
+        for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+                n = strlen(schemes[i]);
+                if (!strncasecmp(value, schemes[i], n) && value[n] != '\0' &&
+                    value[n] != '/')
+                        return true;
+        }
+        snprintf(msg, size,
+                 "must be empty or a URL starting with http://, https://, "
+                 "socks4://, socks4a://, socks5:// or socks5h://");
+        return false;
+}
+
+/* Where the host of `url` starts (after "scheme://" and any userinfo), and
+ * in *len how long the authority is from there. */
+static const char *config_url_host(const char *url, size_t *len)
+{
+        const char *host = strstr(url, "://");
+        const char *end, *p;
+
+        host = host ? host + 3 : url;
+        end = host + strcspn(host, "/?#");
+        for (p = end; p > host; p--)
+                if (p[-1] == '@') {
+                        host = p;
+                        break;
+                }
+        *len = (size_t)(end - host);
+        return host;
+}
+
+void config_url_mask(const char *url, char *buf, size_t size)
+{
+        size_t len;
+        const char *host = config_url_host(url, &len);
+        const char *start = strstr(url, "://");
+
+        start = start ? start + 3 : url;
+        if (host == start)
+                snprintf(buf, size, "%s", url);
+        else
+                snprintf(buf, size, "%.*s***@%s", (int)(start - url), url,
+                         host);
+}
+
+/* Whether the host of `url` is 127.0.0.0/8, ::1 or localhost: plain HTTP to
+ * it never leaves the machine. */
+static bool config_url_is_loopback(const char *url)
+{
+        char name[256];
+        struct in_addr a4;
+        struct in6_addr a6;
+        size_t len;
+        const char *host = config_url_host(url, &len);
+
+        if (host[0] == '[') {
+                const char *close = memchr(host, ']', len);
+
+                if (!close || (size_t)(close - host) > sizeof(name))
+                        return false;
+                snprintf(name, sizeof(name), "%.*s", (int)(close - host - 1),
+                         host + 1);
+                return inet_pton(AF_INET6, name, &a6) == 1 &&
+                       IN6_IS_ADDR_LOOPBACK(&a6);
+        }
+        len = strcspn(host, ":/?#") < len ? strcspn(host, ":/?#") : len;
+        if (len >= sizeof(name))
+                return false;
+        snprintf(name, sizeof(name), "%.*s", (int)len, host);
+        if (!strcasecmp(name, "localhost"))
+                return true;
+        return inet_pton(AF_INET, name, &a4) == 1 &&
+               (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* An unverified certificate or plain HTTP across a network hands the
+ * dealer password and CheckKey to whoever is on the path: refused unless
+ * moka.allow_insecure says it is a simulator or a test host. */
+static int config_check_insecure(struct config_loader *ld)
+{
+        struct config *conf = ld->conf;
+
+        conf->moka_plain_http_remote =
+                !strncasecmp(conf->moka_base_url, "http://", 7) &&
+                !config_url_is_loopback(conf->moka_base_url);
+        if (conf->moka_allow_insecure)
+                return 0;
+        if (!conf->moka_tls_verify) {
+                config_fail_key(ld,
+                                (size_t)config_key_find("moka", "tls_verify"),
+                                "false is refused unless moka.allow_insecure "
+                                "= true (a simulator or test host only)");
+                return -1;
+        }
+        if (conf->moka_plain_http_remote) {
+                config_fail_key(ld,
+                                (size_t)config_key_find("moka", "base_url"),
+                                "plain http:// to a host that is not loopback "
+                                "(127.0.0.0/8, ::1, localhost) is refused: "
+                                "use https://, or set moka.allow_insecure = "
+                                "true (a simulator or test host only)");
+                return -1;
+        }
+        return 0;
+}
+
 /* Empty reply/DLQ topics become "<input>.reply" / "<input>.dlq". */
 static int config_derive(struct config_loader *ld)
 {
@@ -1719,7 +1892,8 @@ static int config_validate(struct config_loader *ld)
                                         conf->retry_cap_ms);
                 return -1;
         }
-        if (config_check_topics(ld) || config_derive_delivery(ld))
+        if (config_check_insecure(ld) || config_check_topics(ld) ||
+            config_derive_delivery(ld))
                 return -1;
         return config_check_dealers(ld);
 }
@@ -1742,6 +1916,7 @@ static void config_scrub_file(config_t *lc)
         int i, n;
 
         config_scrub_setting(s);
+        config_scrub_setting(config_lookup(lc, "moka.proxy"));
         s = config_lookup(lc, "dealers");
         if (s && config_setting_type(s) == CONFIG_TYPE_LIST) {
                 n = config_setting_length(s);
@@ -1958,11 +2133,20 @@ void config_print(const struct config *conf, FILE *out)
                 switch (key->type) {
                 case CONFIG_KEY_STRING: {
                         const char *v = config_str_value(conf, key);
+                        char *masked = NULL;
 
+                        if (key->url_secret &&
+                            (masked = malloc(strlen(v) + 5))) {
+                                config_url_mask(v, masked, strlen(v) + 5);
+                                v = masked;
+                        } else if (key->url_secret) {
+                                v = "***"; /* out of memory: show nothing */
+                        }
                         fprintf(out, "  %s = ", key->name);
                         config_print_string(out,
                                             key->secret && v[0] ? "***" : v);
                         fputs(";\n", out);
+                        free(masked);
                         break;
                 }
                 case CONFIG_KEY_INT:

@@ -66,6 +66,11 @@ struct config {
         int moka_rate_limit; /* requests per second, 0 = none */
         int moka_rate_burst;
         bool moka_tls_verify;
+        char *moka_ca_file; /* "" = the system's CA store */
+        char *moka_proxy;   /* "" = none; may hold user:password@ */
+        bool moka_allow_insecure;
+        bool moka_plain_http_remote; /* derived: http:// to a non-loopback
+                                      * host */
         char *moka_dealer_name;    /* the name of the moka.* dealer */
         char *moka_default_dealer; /* for events without a moka-dealer
                                     * header; "" = dealers[0] */
@@ -131,6 +136,10 @@ void config_print(const struct config *conf, FILE *out);
  * (sasl.password, ssl.key.password, ...): config_print masks its value and
  * callers must not log it. */
 bool config_property_is_secret(const char *name);
+
+/* Writes `url` into `buf` with its userinfo ("user:password@") shown as
+ * "***@", for logs and printing; strlen(url) + 5 bytes always suffice. */
+void config_url_mask(const char *url, char *buf, size_t size);
 
 /* Prints the reference of every key (name, type, default, range,
  * description), used by `moka-bridge check-config --reference` and docs. */

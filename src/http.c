@@ -196,10 +196,16 @@ static struct http_request *http_request_new(struct http *h)
                          h->opts.tls_verify ? 1L : 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
                          h->opts.tls_verify ? 2L : 0L);
+        if (h->opts.ca_file && h->opts.ca_file[0])
+                curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);
         curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        /* Moka is reached directly: no proxy, so libcurl skips reading the
-         * *_proxy environment variables on every request. */
-        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        /* Only moka.proxy, never the environment: libcurl reads
+         * http_proxy, HTTPS_PROXY and ALL_PROXY unless CURLOPT_PROXY is set
+         * (an empty string: no proxy), and no_proxy, which would bypass
+         * moka.proxy, unless CURLOPT_NOPROXY is. */
+        curl_easy_setopt(e, CURLOPT_PROXY,
+                         h->opts.proxy ? h->opts.proxy : "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
         curl_easy_setopt(e, CURLOPT_CURLU, h->curlu[0]);
         curl_easy_setopt(e, CURLOPT_BUFFERSIZE, HTTP_RECV_BUFFER_SMALL);
         req->recv_buffer = HTTP_RECV_BUFFER_SMALL;
@@ -273,8 +279,11 @@ struct http *http_create(const struct http_options *opts, char *errstr,
          * libcurl formats its request headers a byte at a time (~87
          * instructions a byte), and CURLOPT_USERAGENT is formatted twice
          * a request, a custom header once. */
+        /* As Moka's SDKs send them (without an Accept of ours libcurl
+         * sends its catch-all one). "Expect:" is in headers_large only. */
         static const char *const header_lines[] = {
-                "Content-Type: application/json",
+                "Content-Type: application/json; charset=utf-8",
+                "Accept: application/json",
                 "User-Agent: moka-bridge/" MOKA_BRIDGE_VERSION,
         };
         for (size_t i = 0; i < sizeof(header_lines) / sizeof(*header_lines);

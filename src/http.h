@@ -24,6 +24,8 @@ struct http_options {
         int connect_timeout_ms;
         int request_timeout_ms;
         bool tls_verify;
+        const char *ca_file; /* "" or NULL: the system's CA store */
+        const char *proxy;   /* "" or NULL: none (never the environment's) */
 };
 
 /* Returns NULL with a message in errstr on failure. */

@@ -1005,7 +1005,8 @@ def bridge_config(kafka_brokers, sim_url, topics, group_id, dealer_code=DEALER_C
                   username=DEALER_USERNAME, password=DEALER_PASSWORD,
                   overrides=None):
     """The configuration groups for a bridge under test: small retry
-    timings, no TLS verification, unique topics and group."""
+    timings, unique topics and group. The simulator is plain HTTP on
+    loopback, which the bridge accepts without moka.allow_insecure."""
     cfg = {
         "kafka": {
             "brokers": kafka_brokers,
@@ -1018,7 +1019,6 @@ def bridge_config(kafka_brokers, sim_url, topics, group_id, dealer_code=DEALER_C
             "password": password or "",
             "connect_timeout_ms": 1000,
             "request_timeout_ms": 3000,
-            "tls_verify": False,
         },
         "topics": topics.explicit(),
         "retry": {

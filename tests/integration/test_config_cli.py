@@ -2,9 +2,11 @@
 overrides, secrets from files, "file:line: message" errors), version, --help.
 No broker or simulator needed."""
 
+import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -60,7 +62,8 @@ def test_check_config_env_overrides_win_over_the_file():
                  "MOKA_BRIDGE_MOKA_BASE_URL": "http://127.0.0.1:18080",
                  "MOKA_BRIDGE_MOKA_DEALER_CODE": "9999",
                  "MOKA_BRIDGE_RETRY_MAX_ATTEMPTS": "7",
-                 "MOKA_BRIDGE_MOKA_TLS_VERIFY": "false"})
+                 "MOKA_BRIDGE_MOKA_TLS_VERIFY": "false",
+                 "MOKA_BRIDGE_MOKA_ALLOW_INSECURE": "true"})
     assert r.returncode == 0, describe(r)
     out = r.stdout
     assert setting(out, "brokers") == '"kafka-a:9092,kafka-b:9092"', describe(r)
@@ -232,3 +235,131 @@ def test_run_rejects_a_base_url_libcurl_cannot_parse(tmp_path):
     assert r.returncode == 1, describe(r)
     assert "moka.base_url: libcurl cannot use it" in r.stdout + r.stderr, describe(r)
     assert PASSWORD not in r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------- transport
+
+INSECURE_TLS = "moka.tls_verify: false is refused unless moka.allow_insecure = true"
+INSECURE_HTTP = "moka.base_url: plain http:// to a host that is not loopback"
+
+
+def _sample_with(tmp_path, name, *lines):
+    """The sample with `lines` ((anchor, replacement) pairs) replaced;
+    returns the path and the line numbers of the replacements."""
+    text, numbers = open(SAMPLE).read(), []
+    for anchor, line in lines:
+        text, n = _replace_line(text, anchor, line)
+        numbers.append(n)
+    conf = tmp_path / name
+    conf.write_text(text)
+    return str(conf), numbers
+
+
+def test_check_config_refuses_tls_verify_false_without_allow_insecure(tmp_path):
+    conf, (line,) = _sample_with(tmp_path, "tls.conf",
+                                 ("tls_verify = true;", "  tls_verify = false;"))
+    env = {"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD}
+    r = run(["check-config", "--config", conf], env=env)
+    assert r.returncode == 1, describe(r)
+    assert "%s:%d: %s" % (conf, line, INSECURE_TLS) in r.stderr, describe(r)
+    r = run(["check-config", "--config", conf],
+            env=dict(env, MOKA_BRIDGE_MOKA_ALLOW_INSECURE="true"))
+    assert r.returncode == 0, describe(r)
+    assert setting(r.stdout, "allow_insecure") == "true", describe(r)
+
+
+def test_check_config_refuses_plain_http_to_a_remote_host(tmp_path):
+    conf, (line,) = _sample_with(tmp_path, "http.conf",
+                                 ("base_url =", '  base_url = "http://moka-sim:8080";'))
+    env = {"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD}
+    r = run(["check-config", "--config", conf], env=env)
+    assert r.returncode == 1, describe(r)
+    assert "%s:%d: %s" % (conf, line, INSECURE_HTTP) in r.stderr, describe(r)
+    # The same from the environment: no file:line to give.
+    r = run(["check-config", "--config", SAMPLE],
+            env=dict(env, MOKA_BRIDGE_MOKA_BASE_URL="http://10.1.2.3:8080"))
+    assert r.returncode == 1, describe(r)
+    assert r.stderr.startswith(INSECURE_HTTP), describe(r)
+    # allow_insecure in the file lets it start.
+    conf2, _ = _sample_with(tmp_path, "http-allowed.conf",
+                            ("base_url =", '  base_url = "http://moka-sim:8080";'),
+                            ("allow_insecure = false;", "  allow_insecure = true;"))
+    r = run(["check-config", "--config", conf2], env=env)
+    assert r.returncode == 0, describe(r)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:18080", "http://127.3.2.1",
+                                 "http://localhost:8080", "http://[::1]:8080"])
+def test_check_config_accepts_plain_http_to_loopback(url):
+    r = run(["check-config", "--config", SAMPLE],
+            env={"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD, "MOKA_BRIDGE_MOKA_BASE_URL": url})
+    assert r.returncode == 0, describe(r)
+    assert setting(r.stdout, "allow_insecure") == "false", describe(r)
+
+
+def test_check_config_refuses_a_missing_ca_file(tmp_path):
+    missing = tmp_path / "no-such-ca.pem"
+    conf, (line,) = _sample_with(tmp_path, "ca.conf",
+                                 ('ca_file = "";', '  ca_file = "%s";' % missing))
+    r = run(["check-config", "--config", conf], env={"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD})
+    assert r.returncode == 1, describe(r)
+    assert ('%s:%d: moka.ca_file: cannot read "%s": No such file or directory'
+            % (conf, line, missing)) in r.stderr, describe(r)
+    missing.write_text("-----BEGIN CERTIFICATE-----\n")
+    r = run(["check-config", "--config", conf], env={"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD})
+    assert r.returncode == 0, describe(r)
+    assert setting(r.stdout, "ca_file") == '"%s"' % missing, describe(r)
+
+
+def test_check_config_masks_proxy_credentials():
+    proxy_pw = "PrOxY-pw-5e1f"
+    r = run(["check-config", "--config", SAMPLE],
+            env={"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD,
+                 "MOKA_BRIDGE_MOKA_PROXY": "http://bridge:%s@proxy.internal:3128" % proxy_pw})
+    assert r.returncode == 0, describe(r)
+    assert setting(r.stdout, "proxy") == '"http://***@proxy.internal:3128"', describe(r)
+    assert proxy_pw not in r.stdout + r.stderr, describe(r)
+    r = run(["check-config", "--config", SAMPLE],
+            env={"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD,
+                 "MOKA_BRIDGE_MOKA_PROXY": "bridge:%s@proxy.internal:3128" % proxy_pw})
+    assert r.returncode == 1, describe(r)
+    assert r.stderr.startswith("moka.proxy: must be empty or a URL"), describe(r)
+    assert proxy_pw not in r.stdout + r.stderr, describe(r)
+
+
+def test_run_with_allow_insecure_warns_at_start():
+    """No broker needed: the warning comes before any Kafka work, and the
+    bridge keeps running (looking for its broker) until SIGTERM."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOKA_BRIDGE_")}
+    env.update({"MOKA_BRIDGE_MOKA_PASSWORD": PASSWORD,
+                "MOKA_BRIDGE_KAFKA_BROKERS": "127.0.0.1:9",
+                "MOKA_BRIDGE_MOKA_BASE_URL": "http://moka-sim:8080",
+                "MOKA_BRIDGE_MOKA_TLS_VERIFY": "false",
+                "MOKA_BRIDGE_MOKA_ALLOW_INSECURE": "true",
+                "MOKA_BRIDGE_LIMITS_SHUTDOWN_TIMEOUT_MS": "0"})
+    p = subprocess.Popen([helpers.bridge_binary(), "run", "--config", SAMPLE], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            line = p.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if '"moka-bridge running"' in line:
+                break
+    finally:
+        p.terminate()
+        try:
+            rest = p.communicate(timeout=30)[1]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rest = p.communicate()[1]
+    logs = [json.loads(l) for l in lines + rest.splitlines() if l.strip()]
+    warns = [o for o in logs if o["level"] == "warn" and "allow_insecure" in o["msg"]]
+    assert len(warns) == 1, "expected one allow_insecure warning:\n%s" % "".join(lines)
+    w = warns[0]
+    assert w["tls_verify_off"] is True and w["plain_http_non_loopback"] is True, w
+    assert w["base_url"] == "http://moka-sim:8080", w
+    assert p.returncode == 0, "exit %s\n%s" % (p.returncode, rest[-3000:])

@@ -328,8 +328,9 @@ def test_proxy_environment_is_not_used(harness, kafka):
 
 
 def test_requests_carry_json_content_type_and_user_agent(harness, kafka):
-    """Every call says it is JSON and names moka-bridge and its version (the
-    sim counts both headers by value), for both operations."""
+    """Every call says it is UTF-8 JSON, as Moka's SDKs do, and names
+    moka-bridge and its version (the sim counts both headers by value), for
+    both operations."""
     version = re.search(r"project\(moka-bridge VERSION ([0-9.]+)",
                         (pathlib.Path(helpers.source_dir()) / "CMakeLists.txt").read_text()).group(1)
     sim = harness.start_sim()
@@ -343,4 +344,4 @@ def test_requests_carry_json_content_type_and_user_agent(harness, kafka):
                  result_code="Success", attempts=1)
     stats = sim.stats()
     assert stats["user_agents"] == {"moka-bridge/" + version: 2}, stats
-    assert stats["content_types"] == {"application/json": 2}, stats
+    assert stats["content_types"] == {"application/json; charset=utf-8": 2}, stats

@@ -916,6 +916,7 @@ static void test_env_overrides_string_int_and_bool(void)
                         ENV(ACCOUNT, "MOKA_BRIDGE_KAFKA_BROKERS=env:9092",
                             "MOKA_BRIDGE_RETRY_MAX_ATTEMPTS=7",
                             "MOKA_BRIDGE_MOKA_TLS_VERIFY=no",
+                            "MOKA_BRIDGE_MOKA_ALLOW_INSECURE=yes",
                             "MOKA_BRIDGE_LOG_LEVEL=debug",
                             "MOKA_BRIDGE_ADMIN_LISTEN=127.0.0.1:9100",
                             "MOKA_BRIDGEX=ignored", "PATH=/usr/bin"));
@@ -925,6 +926,7 @@ static void test_env_overrides_string_int_and_bool(void)
         CHECK_STR(conf->kafka_brokers, "env:9092");
         CHECK_INT(conf->retry_max_attempts, 7);
         CHECK(!conf->moka_tls_verify);
+        CHECK(conf->moka_allow_insecure);
         CHECK_STR(conf->log_level, "debug");
         CHECK_STR(conf->admin_listen, "127.0.0.1:9100");
         CHECK_STR(conf->moka_dealer_code, "1731");
@@ -949,7 +951,8 @@ static void test_env_bool_spellings(void)
 
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 struct config *conf = LOAD_OK(
-                        "moka: {\n  tls_verify = true;\n};\n",
+                        "moka: {\n  tls_verify = true;\n"
+                        "  allow_insecure = true;\n};\n",
                         ENV(ACCOUNT, (char *)cases[i].var));
 
                 if (!conf)
@@ -1231,6 +1234,7 @@ static void test_print_round_trips(void)
                 "};\n"
                 "moka: {\n"
                 "  tls_verify = false;\n"
+                "  allow_insecure = true;\n"
                 "};\n"
                 "topics: {\n"
                 "  sale_list_dlq = \"shared.dlq\";\n"
@@ -1253,6 +1257,211 @@ static void test_print_round_trips(void)
         free(a);
         config_destroy(again);
         config_destroy(conf);
+}
+
+/* ---- transport security ----------------------------------------------- */
+
+/* tls_verify = false and plain http:// to a host that is not loopback stop
+ * start-up at the key's line, unless allow_insecure = true. */
+static void test_insecure_transport_needs_allow_insecure(void)
+{
+        static const char *const remote_http[] = {
+                "http://moka-sim:8080",
+                "http://service.mokaunited.com",
+                "http://128.0.0.1:8080",
+                "http://10.0.0.1/",
+                "http://localhost.example.com:80",
+                "http://127.0.0.1.nip.io",
+                "http://[::2]:8080",
+                "http://[::ffff:127.0.0.1]:8080",
+                /* the userinfo is not the host */
+                "http://127.0.0.1@evil.example:8080",
+        };
+        static const char *const loopback_http[] = {
+                "http://127.0.0.1:8080",
+                "http://127.9.8.7",
+                "http://localhost:1/",
+                "http://LocalHost",
+                "http://[::1]:8080/x",
+                "http://user:pw@127.0.0.1:9",
+                "http://evil.example@127.0.0.1:9",
+        };
+        struct config *conf;
+        char text[512];
+        size_t i;
+
+        CHECK_LOAD_ERROR("moka: {\n"
+                         "  tls_verify = false;\n"
+                         "};\n",
+                         ENV(ACCOUNT), 2,
+                         "moka.tls_verify: false is refused unless "
+                         "moka.allow_insecure = true (a simulator or test "
+                         "host only)");
+        CHECK_LOAD_ERROR("", ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_TLS_VERIFY=false"),
+                         0,
+                         "moka.tls_verify: false is refused unless "
+                         "moka.allow_insecure = true (a simulator or test "
+                         "host only)");
+        /* Loopback does not excuse an unverified certificate. */
+        CHECK_LOAD_ERROR("moka: {\n"
+                         "  base_url = \"https://127.0.0.1:8443\";\n"
+                         "  tls_verify = false;\n"
+                         "};\n",
+                         ENV(ACCOUNT), 3,
+                         "moka.tls_verify: false is refused unless "
+                         "moka.allow_insecure = true (a simulator or test "
+                         "host only)");
+        for (i = 0; i < sizeof(remote_http) / sizeof(remote_http[0]); i++) {
+                snprintf(text, sizeof(text),
+                         "moka: {\n  base_url = \"%s\";\n};\n",
+                         remote_http[i]);
+                CHECK_LOAD_ERROR(text, ENV(ACCOUNT), 2,
+                                 "moka.base_url: plain http:// to a host "
+                                 "that is not loopback (127.0.0.0/8, ::1, "
+                                 "localhost) is refused: use https://, or "
+                                 "set moka.allow_insecure = true (a "
+                                 "simulator or test host only)");
+                snprintf(text, sizeof(text),
+                         "moka: {\n  base_url = \"%s\";\n"
+                         "  allow_insecure = true;\n};\n",
+                         remote_http[i]);
+                conf = LOAD_OK(text, ENV(ACCOUNT));
+                if (conf)
+                        CHECK(conf->moka_plain_http_remote);
+                config_destroy(conf);
+        }
+        for (i = 0; i < sizeof(loopback_http) / sizeof(loopback_http[0]);
+             i++) {
+                snprintf(text, sizeof(text),
+                         "moka: {\n  base_url = \"%s\";\n};\n",
+                         loopback_http[i]);
+                conf = LOAD_OK(text, ENV(ACCOUNT));
+                if (conf)
+                        CHECK(!conf->moka_plain_http_remote);
+                config_destroy(conf);
+        }
+        /* Both at once, the environment's spelling of the key. */
+        conf = LOAD_OK("moka: {\n"
+                       "  base_url = \"http://moka-sim:8080\";\n"
+                       "  tls_verify = false;\n"
+                       "};\n",
+                       ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_ALLOW_INSECURE=true"));
+        if (conf) {
+                CHECK(conf->moka_allow_insecure);
+                CHECK(!conf->moka_tls_verify);
+                CHECK(conf->moka_plain_http_remote);
+        }
+        config_destroy(conf);
+        /* The defaults: https, verified, nothing to allow. */
+        conf = LOAD_OK("", ENV(ACCOUNT));
+        if (conf) {
+                CHECK(!conf->moka_allow_insecure);
+                CHECK(!conf->moka_plain_http_remote);
+        }
+        config_destroy(conf);
+}
+
+static void test_ca_file_must_be_readable(void)
+{
+        const char *pem = tmp_file("-----BEGIN CERTIFICATE-----\n");
+        struct config *conf;
+        char text[512];
+
+        CHECK_LOAD_ERROR("moka: {\n"
+                         "  ca_file = \"/nonexistent/ca.pem\";\n"
+                         "};\n",
+                         ENV(ACCOUNT), 2,
+                         "moka.ca_file: cannot read \"/nonexistent/ca.pem\": "
+                         "No such file or directory");
+        snprintf(text, sizeof(text), "moka: {\n  ca_file = \"%s\";\n};\n",
+                 tmpdir);
+        {
+                char want[512];
+
+                snprintf(want, sizeof(want),
+                         "moka.ca_file: \"%s\" is a directory, not a PEM "
+                         "file",
+                         tmpdir);
+                CHECK_LOAD_ERROR(text, ENV(ACCOUNT), 2, want);
+        }
+        CHECK_LOAD_ERROR("", ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_CA_FILE=/nope.pem"),
+                         0,
+                         "moka.ca_file: cannot read \"/nope.pem\": No such "
+                         "file or directory");
+        snprintf(text, sizeof(text), "moka: {\n  ca_file = \"%s\";\n};\n",
+                 pem);
+        conf = LOAD_OK(text, ENV(ACCOUNT));
+        if (conf)
+                CHECK_STR(conf->moka_ca_file, pem);
+        config_destroy(conf);
+        conf = LOAD_OK("", ENV(ACCOUNT));
+        if (conf)
+                CHECK_STR(conf->moka_ca_file, "");
+        config_destroy(conf);
+}
+
+/* moka.proxy: a URL with a scheme; its credentials are masked when printed
+ * and never appear in an error. */
+static void test_proxy(void)
+{
+        static const struct {
+                const char *url, *masked;
+        } masks[] = {
+                {"http://u:p@h:1/x", "http://***@h:1/x"},
+                {"http://h:1", "http://h:1"},
+                {"socks5h://tok@h", "socks5h://***@h"},
+                {"http://a@b:c@h:3128", "http://***@h:3128"},
+                {"http://h/p@x", "http://h/p@x"},
+                {"", ""},
+        };
+        struct config *conf;
+        char buf[64], *out;
+        size_t i;
+
+        for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+                config_url_mask(masks[i].url, buf, sizeof(buf));
+                CHECK_STR(buf, masks[i].masked);
+        }
+        conf = LOAD_OK("moka: {\n"
+                       "  proxy = \"http://bridge:" SECRET
+                       "@proxy.internal:3128\";\n"
+                       "};\n",
+                       ENV(ACCOUNT));
+        if (conf) {
+                CHECK_STR(conf->moka_proxy,
+                          "http://bridge:" SECRET "@proxy.internal:3128");
+                out = print_to_string(conf);
+                CHECK_CONTAINS(out, "  proxy = \"http://***@proxy.internal:"
+                                    "3128\";\n");
+                CHECK_ABSENT(out, SECRET);
+                free(out);
+        }
+        config_destroy(conf);
+        conf = LOAD_OK("", ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_PROXY="
+                                        "socks5h://127.0.0.1:1080"));
+        if (conf)
+                CHECK_STR(conf->moka_proxy, "socks5h://127.0.0.1:1080");
+        config_destroy(conf);
+        /* No scheme, another scheme, no host: the value is not repeated,
+         * it may hold a password (CHECK_LOAD_ERROR looks for SECRET). */
+        CHECK_LOAD_ERROR("moka: {\n"
+                         "  proxy = \"bridge:" SECRET "@proxy:3128\";\n"
+                         "};\n",
+                         ENV(ACCOUNT), 2,
+                         "moka.proxy: must be empty or a URL starting with "
+                         "http://, https://, socks4://, socks4a://, "
+                         "socks5:// or socks5h://");
+        CHECK_LOAD_ERROR("", ENV(ACCOUNT, "MOKA_BRIDGE_MOKA_PROXY=ftp://u:"
+                                          SECRET "@p"),
+                         0,
+                         "moka.proxy: must be empty or a URL starting with "
+                         "http://, https://, socks4://, socks4a://, "
+                         "socks5:// or socks5h://");
+        CHECK_LOAD_ERROR("moka: {\n  proxy = \"http://\";\n};\n",
+                         ENV(ACCOUNT), 2,
+                         "moka.proxy: must be empty or a URL starting with "
+                         "http://, https://, socks4://, socks4a://, "
+                         "socks5:// or socks5h://");
 }
 
 /* ---- several dealers --------------------------------------------------- */
@@ -1932,7 +2141,7 @@ static void test_reference_has_a_row_per_key(void)
         }
         CHECK_INT(bad, 0);
         /* header rows + one per key + one per key of a dealers entry */
-        CHECK_INT(rows, 2 + 41 + 7);
+        CHECK_INT(rows, 2 + 44 + 7);
         CHECK_CONTAINS(ref, "| `retry.max_attempts` | integer | `5` | "
                             "1 .. 100 | `MOKA_BRIDGE_RETRY_MAX_ATTEMPTS` |");
         CHECK_CONTAINS(ref, "| `moka.password` | string, secret | `\"\"` |");
@@ -2072,6 +2281,9 @@ int main(void)
         test_secret_never_in_error_messages();
         test_secrets_are_masked_in_print();
         test_print_round_trips();
+        test_insecure_transport_needs_allow_insecure();
+        test_ca_file_must_be_readable();
+        test_proxy();
         test_dealers_list_loads_in_file_order();
         test_dealers_without_a_list();
         test_dealers_print_round_trips();
