@@ -527,33 +527,47 @@ int event_validate_sale_list(const void *value, size_t len, char *errbuf,
         }
         /* GetSaleList's only member besides the authentication block:
          * some SDKs send "DealerSaleRequest": null, an empty object says
-         * the same */
+         * the same. As for a customer update, a repeated member's last
+         * value counts, and the first problem in the order of first
+         * appearance is reported. */
         static const char *const names[] = {"DealerSaleRequest"};
         struct json_scan_iter it;
-        struct json_scan_span key, v;
+        struct json_scan_span key, v, request = {0}, unknown = {0};
+        size_t request_at = SIZE_MAX, unknown_at = SIZE_MAX;
         json_scan_iter_init(&it, &root);
-        while (json_scan_object_next(&it, &key, &v)) {
-                if (!event_key_is(&key, names[0], false)) {
-                        event_unknown_field(&key, names, 1,
-                                            " (a sale-list request takes "
-                                            "only DealerSaleRequest, null or "
-                                            "{})",
-                                            errbuf, errbuf_size);
-                        return -1;
+        for (size_t m = 0; json_scan_object_next(&it, &key, &v); m++) {
+                if (event_key_is(&key, names[0], false)) {
+                        if (request_at == SIZE_MAX)
+                                request_at = m;
+                        request = v;
+                } else if (unknown_at == SIZE_MAX) {
+                        unknown = key;
+                        unknown_at = m;
                 }
+        }
+        bool request_ok = true;
+        if (request_at != SIZE_MAX && request.type != JSON_SCAN_NULL) {
                 struct json_scan_iter inner;
                 struct json_scan_span k2, v2;
-                json_scan_iter_init(&inner, &v);
-                if (v.type == JSON_SCAN_NULL ||
-                    (v.type == JSON_SCAN_OBJECT &&
-                     !json_scan_object_next(&inner, &k2, &v2)))
-                        continue;
+                json_scan_iter_init(&inner, &request);
+                request_ok = request.type == JSON_SCAN_OBJECT &&
+                             !json_scan_object_next(&inner, &k2, &v2);
+        }
+        if (!request_ok && request_at < unknown_at) {
                 snprintf(errbuf, errbuf_size,
                          "field \"%s\": expected null or an empty object "
                          "(GetSaleList takes no request fields), got %s",
                          names[0],
-                         v.type == JSON_SCAN_OBJECT ? "an object with members"
-                                                    : event_json_type_name(&v));
+                         request.type == JSON_SCAN_OBJECT
+                                 ? "an object with members"
+                                 : event_json_type_name(&request));
+                return -1;
+        }
+        if (unknown_at != SIZE_MAX) {
+                event_unknown_field(&unknown, names, 1,
+                                    " (a sale-list request takes only "
+                                    "DealerSaleRequest, null or {})",
+                                    errbuf, errbuf_size);
                 return -1;
         }
         return 0;

@@ -685,6 +685,8 @@ static void test_sale_list_request_member(void)
                 "{\"DealerSaleRequest\":{}}",
                 " { \"DealerSaleRequest\" : { } } ",
                 "{\"DealerSaleRequest\":null,\"DealerSaleRequest\":{}}",
+                /* a repeated member's last value counts */
+                "{\"DealerSaleRequest\":{\"x\":1},\"DealerSaleRequest\":null}",
         };
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
                 memset(err, 0, sizeof(err));
@@ -710,6 +712,13 @@ static void test_sale_list_request_member(void)
                 {"{\"DealerSaleRequest\\u0000\":null}", "unknown field",
                  NULL},
                 {"{\"DealerSaleRequest\":null,\"x\":1}", "\"x\"",
+                 "unknown field"},
+                {"{\"DealerSaleRequest\":null,\"DealerSaleRequest\":[1]}",
+                 "\"DealerSaleRequest\"", "an array"},
+                /* the first problem in the order of first appearance */
+                {"{\"DealerSaleRequest\":1,\"x\":1}", "\"DealerSaleRequest\"",
+                 "an integer"},
+                {"{\"x\":1,\"DealerSaleRequest\":1}", "\"x\"",
                  "unknown field"},
                 {"{\"DealerSaleAuthentication\":{}}",
                  "\"DealerSaleAuthentication\"", "unknown field"},
