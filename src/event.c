@@ -10,13 +10,21 @@
 #include "json_scan.h"
 #include "textbuf.h"
 
-enum event_field_kind { FIELD_INT, FIELD_STRING, FIELD_DATE };
+enum event_field_kind {
+        FIELD_INT,
+        FIELD_STRING,
+        FIELD_DATE,
+        FIELD_DIGITS, /* a string, or a non-negative JSON integer sent to
+                       * Moka as the string of its digits */
+};
 
 struct event_field {
         const char *name;
         enum event_field_kind kind;
         size_t max_chars; /* strings: limit in characters; 0 = none */
         int64_t min, max; /* integers */
+        bool zero_unset;  /* integers: 0 means "not given" (.NET SDKs send
+                           * 0 for an unset int): left out like null */
 };
 
 /* DealerCustomerRequest (moka-api.md); limits from Moka's AddCustomer
@@ -24,16 +32,17 @@ struct event_field {
 static const struct event_field event_customer_fields[] = {
         /* INT64_MAX itself is excluded: a larger number reads as INT64_MAX
          * (event_number), which must not pass for an id */
-        {"DealerCustomerId", FIELD_INT, 0, 0, INT64_MAX - 1},
-        {"CustomerCode", FIELD_STRING, 100, 0, 0},
-        {"Password", FIELD_STRING, 50, 0, 0},
-        {"FirstName", FIELD_STRING, 50, 0, 0},
-        {"LastName", FIELD_STRING, 50, 0, 0},
-        {"Gender", FIELD_INT, 0, 1, 2},
-        {"BirthDate", FIELD_DATE, 8, 0, 0},
-        {"GsmNumber", FIELD_STRING, 20, 0, 0},
-        {"Email", FIELD_STRING, 100, 0, 0},
-        {"Address", FIELD_STRING, 200, 0, 0},
+        {"DealerCustomerId", FIELD_INT, 0, 1, INT64_MAX - 1, true},
+        {"CustomerCode", FIELD_STRING, 100, 0, 0, false},
+        {"Password", FIELD_STRING, 50, 0, 0, false},
+        {"FirstName", FIELD_STRING, 50, 0, 0, false},
+        {"LastName", FIELD_STRING, 50, 0, 0, false},
+        {"Gender", FIELD_INT, 0, 1, 2, true},
+        {"BirthDate", FIELD_DATE, 8, 0, 0, false},
+        /* Moka's response table calls it an integer, the request a string */
+        {"GsmNumber", FIELD_DIGITS, 20, 0, 0, false},
+        {"Email", FIELD_STRING, 100, 0, 0, false},
+        {"Address", FIELD_STRING, 200, 0, 0, false},
 };
 
 #define EVENT_FIELD_COUNT \
@@ -104,14 +113,14 @@ static int64_t event_number(const struct json_scan_span *v)
         return strtoll(buf, NULL, 10); /* saturates on overflow */
 }
 
-/* Characters in a UTF-8 C string (json_scan has validated the encoding). */
-static size_t event_utf8_chars(const char *s)
+/* Characters in n bytes of UTF-8 (json_scan has validated the encoding). */
+static size_t event_utf8_chars(const char *s, size_t n)
 {
-        size_t n = 0;
-        for (; *s; s++)
-                if (((unsigned char)*s & 0xC0) != 0x80)
-                        n++;
-        return n;
+        size_t chars = 0;
+        for (size_t i = 0; i < n; i++)
+                if (((unsigned char)s[i] & 0xC0) != 0x80)
+                        chars++;
+        return chars;
 }
 
 static int event_parse_int(const char *s, int64_t *out)
@@ -127,16 +136,32 @@ static int event_parse_int(const char *s, int64_t *out)
         return 0;
 }
 
-static int event_valid_date(const char *s)
+/* A calendar date YYYYMMDD (Gregorian, leap years included) with the year
+ * in 1900..2100: Moka does not document a range; a birth date before 1900
+ * is a typo, not a customer, and the bridge does not compare with today
+ * (the verdict must not depend on when an event is read or replayed), so
+ * the upper bound only stops the absurd (docs/decisions.md). */
+#define EVENT_DATE_MIN_YEAR 1900
+#define EVENT_DATE_MAX_YEAR 2100
+
+static int event_valid_date(const char *s, size_t n)
 {
-        if (strlen(s) != 8)
+        if (n != 8)
                 return 0;
         for (int i = 0; i < 8; i++)
                 if (!isdigit((unsigned char)s[i]))
                         return 0;
+        int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 +
+                   (s[2] - '0') * 10 + (s[3] - '0');
         int month = (s[4] - '0') * 10 + (s[5] - '0');
         int day = (s[6] - '0') * 10 + (s[7] - '0');
-        return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+        static const int days[12] = {31, 28, 31, 30, 31, 30,
+                                     31, 31, 30, 31, 30, 31};
+        if (year < EVENT_DATE_MIN_YEAR || year > EVENT_DATE_MAX_YEAR ||
+            month < 1 || month > 12 || day < 1)
+                return 0;
+        bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        return day <= days[month - 1] + (month == 2 && leap);
 }
 
 /* The fields kept of one member, for the result. */
@@ -170,6 +195,18 @@ static int event_check_field(const struct event_field *f,
                         snprintf(errbuf, errsz, "value: out of memory");
                         return -1;
                 }
+                /* Refused in every field: everything after the value
+                 * reads it as a C string (numbers, the kept Password that
+                 * redaction masks, logs), which would end at the U+0000
+                 * while Moka got the whole text: a password only partly
+                 * redacted, "1\u0000x" read as 1. */
+                if (memchr(s, '\0', slen)) {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": contains U+0000 (a \\u0000 "
+                                 "escape)",
+                                 f->name);
+                        goto out;
+                }
         }
 
         if (f->kind == FIELD_INT) {
@@ -196,6 +233,10 @@ static int event_check_field(const struct event_field *f,
                                  f->name, event_json_type_name(v));
                         goto out;
                 }
+                if (n == 0 && f->zero_unset) {
+                        rc = 0; /* "not given", as .NET SDKs send it */
+                        goto out;
+                }
                 if (n < f->min || n > f->max) {
                         snprintf(errbuf, errsz,
                                  "field \"%s\": must be between %" PRId64
@@ -214,23 +255,53 @@ static int event_check_field(const struct event_field *f,
                 goto out;
         }
 
-        if (v->type != JSON_SCAN_STRING) {
-                snprintf(errbuf, errsz, "field \"%s\": expected a string, got %s",
-                         f->name, event_json_type_name(v));
+        if (f->kind == FIELD_DIGITS && v->type == JSON_SCAN_NUMBER) {
+                /* a JSON integer has no sign but '-', no leading zero: its
+                 * text is the digits Moka gets as the string */
+                const char *why = !event_number_is_integer(v)
+                                          ? "a decimal number"
+                                  : v->p[0] == '-' ? "a negative number"
+                                                   : NULL;
+                if (why) {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": expected a string or a "
+                                 "non-negative integer, got %s",
+                                 f->name, why);
+                        goto out;
+                }
+                if (f->max_chars && v->len > f->max_chars) {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": longer than %zu characters "
+                                 "(%zu)",
+                                 f->name, f->max_chars, v->len);
+                        goto out;
+                }
+                textbuf_put(out, "\"", 1);
+                textbuf_put(out, v->p, v->len);
+                textbuf_put(out, "\"", 1);
+                rc = 0;
                 goto out;
         }
-        /* Counted and checked as a C string (to a U+0000), as before */
-        size_t chars = event_utf8_chars(s);
+        if (v->type != JSON_SCAN_STRING) {
+                snprintf(errbuf, errsz, "field \"%s\": expected a string%s, got %s",
+                         f->name,
+                         f->kind == FIELD_DIGITS ? " or a non-negative integer"
+                                                 : "",
+                         event_json_type_name(v));
+                goto out;
+        }
+        size_t chars = event_utf8_chars(s, slen);
         if (f->max_chars && chars > f->max_chars) {
                 snprintf(errbuf, errsz,
                          "field \"%s\": longer than %zu characters (%zu)",
                          f->name, f->max_chars, chars);
                 goto out;
         }
-        if (f->kind == FIELD_DATE && *s && !event_valid_date(s)) {
+        if (f->kind == FIELD_DATE && slen && !event_valid_date(s, slen)) {
                 snprintf(errbuf, errsz,
-                         "field \"%s\": expected a date as YYYYMMDD",
-                         f->name);
+                         "field \"%s\": expected a calendar date as "
+                         "YYYYMMDD, year %d to %d",
+                         f->name, EVENT_DATE_MIN_YEAR, EVENT_DATE_MAX_YEAR);
                 goto out;
         }
         textbuf_put_json_string(out, s, slen);
@@ -256,14 +327,52 @@ out:
         return rc;
 }
 
-/* A member's name for a message: decoded, as a C string, at most 63 bytes,
- * control characters and quotes as '?' so the message stays printable. */
+/* A member's name for a message: decoded, at most 63 bytes, control
+ * characters (U+0000 too: the name is shown whole) and quotes as '?' so
+ * the message stays printable. */
 static void event_shown_name(const struct json_scan_span *key, char shown[64])
 {
-        json_scan_string_decode(key, shown, 64);
-        for (char *p = shown; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == '"')
-                        *p = '?';
+        size_t n = json_scan_string_decode(key, shown, 64);
+        if (n > 63)
+                n = 63;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)shown[i] < 0x20 || shown[i] == '"')
+                        shown[i] = '?';
+}
+
+/* The decoded key is exactly `name`, or (ci) `name` in another case. A key
+ * holding U+0000 is no field's name: json_scan_key_eq reads keys as C
+ * strings, but Moka reads the whole name, so "Email\u0000x" is not its
+ * Email (and would be sent as one). */
+static bool event_key_is(const struct json_scan_span *key, const char *name,
+                         bool ci)
+{
+        if (json_scan_string_decode(key, NULL, 0) != strlen(name))
+                return false;
+        return ci ? json_scan_key_eq_ci(key, name)
+                  : json_scan_key_eq(key, name);
+}
+
+/* The unknown field's message: Moka's spelling when the name is one of
+ * `names` in another case (a producer's customerCode would otherwise look
+ * like a field Moka lacks). */
+static void event_unknown_field(const struct json_scan_span *key,
+                                const char *const *names, size_t count,
+                                const char *note, char *errbuf,
+                                size_t errsz)
+{
+        char shown[64];
+        event_shown_name(key, shown);
+        for (size_t i = 0; i < count; i++) {
+                if (event_key_is(key, names[i], true)) {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": unknown field (Moka's name "
+                                 "is \"%s\")",
+                                 shown, names[i]);
+                        return;
+                }
+        }
+        snprintf(errbuf, errsz, "field \"%s\": unknown field%s", shown, note);
 }
 
 int event_validate_customer_update(const void *value, size_t len,
@@ -303,7 +412,8 @@ int event_validate_customer_update(const void *value, size_t len,
         for (size_t m = 0; json_scan_object_next(&it, &key, &v); m++) {
                 size_t i = 0;
                 while (i < EVENT_FIELD_COUNT &&
-                       !json_scan_key_eq(&key, event_customer_fields[i].name))
+                       !event_key_is(&key, event_customer_fields[i].name,
+                                     false))
                         i++;
                 if (i == EVENT_FIELD_COUNT) {
                         if (unknown_at == SIZE_MAX) {
@@ -334,10 +444,12 @@ int event_validate_customer_update(const void *value, size_t len,
                 if (next == EVENT_FIELD_COUNT ||
                     fields[next].first > unknown_at) {
                         if (unknown_at != SIZE_MAX) {
-                                char shown[64];
-                                event_shown_name(&unknown, shown);
-                                snprintf(errbuf, errbuf_size,
-                                         "field \"%s\": unknown field", shown);
+                                const char *names[EVENT_FIELD_COUNT];
+                                for (size_t i = 0; i < EVENT_FIELD_COUNT; i++)
+                                        names[i] = event_customer_fields[i].name;
+                                event_unknown_field(&unknown, names,
+                                                    EVENT_FIELD_COUNT, "",
+                                                    errbuf, errbuf_size);
                                 goto fail;
                         }
                         break;
@@ -413,16 +525,49 @@ int event_validate_sale_list(const void *value, size_t len, char *errbuf,
                          event_json_type_name(&root));
                 return -1;
         }
+        /* GetSaleList's only member besides the authentication block:
+         * some SDKs send "DealerSaleRequest": null, an empty object says
+         * the same. As for a customer update, a repeated member's last
+         * value counts, and the first problem in the order of first
+         * appearance is reported. */
+        static const char *const names[] = {"DealerSaleRequest"};
         struct json_scan_iter it;
-        struct json_scan_span key, v;
+        struct json_scan_span key, v, request = {0}, unknown = {0};
+        size_t request_at = SIZE_MAX, unknown_at = SIZE_MAX;
         json_scan_iter_init(&it, &root);
-        if (json_scan_object_next(&it, &key, &v)) {
-                char shown[64];
-                event_shown_name(&key, shown);
+        for (size_t m = 0; json_scan_object_next(&it, &key, &v); m++) {
+                if (event_key_is(&key, names[0], false)) {
+                        if (request_at == SIZE_MAX)
+                                request_at = m;
+                        request = v;
+                } else if (unknown_at == SIZE_MAX) {
+                        unknown = key;
+                        unknown_at = m;
+                }
+        }
+        bool request_ok = true;
+        if (request_at != SIZE_MAX && request.type != JSON_SCAN_NULL) {
+                struct json_scan_iter inner;
+                struct json_scan_span k2, v2;
+                json_scan_iter_init(&inner, &request);
+                request_ok = request.type == JSON_SCAN_OBJECT &&
+                             !json_scan_object_next(&inner, &k2, &v2);
+        }
+        if (!request_ok && request_at < unknown_at) {
                 snprintf(errbuf, errbuf_size,
-                         "field \"%s\": unknown field (a sale-list request "
-                         "takes no fields)",
-                         shown);
+                         "field \"%s\": expected null or an empty object "
+                         "(GetSaleList takes no request fields), got %s",
+                         names[0],
+                         request.type == JSON_SCAN_OBJECT
+                                 ? "an object with members"
+                                 : event_json_type_name(&request));
+                return -1;
+        }
+        if (unknown_at != SIZE_MAX) {
+                event_unknown_field(&unknown, names, 1,
+                                    " (a sale-list request takes only "
+                                    "DealerSaleRequest, null or {})",
+                                    errbuf, errbuf_size);
                 return -1;
         }
         return 0;

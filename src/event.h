@@ -173,8 +173,10 @@ int event_validate_customer_update(const void *value, size_t len,
  * accepts an empty one. */
 void event_request_clear(struct event_request *req);
 
-/* Validates a sale-list request value (empty or a JSON object without
- * members). Returns 0, or -1 with a message in errbuf. */
+/* Validates a sale-list request value: empty, or a JSON object whose only
+ * member may be DealerSaleRequest, null or {} (GetSaleList has no request
+ * fields; nothing of the value is sent). Returns 0, or -1 with a message
+ * naming the field in errbuf. */
 int event_validate_sale_list(const void *value, size_t len, char *errbuf,
                              size_t errbuf_size);
 

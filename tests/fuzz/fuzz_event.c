@@ -46,7 +46,7 @@ static const struct {
         int is_int;
         int64_t min, max;
 } known_fields[] = {
-        {"DealerCustomerId", 1, 0, INT64_MAX - 1},
+        {"DealerCustomerId", 1, 1, INT64_MAX - 1},
         {"CustomerCode", 0, 0, 0},
         {"Password", 0, 0, 0},
         {"FirstName", 0, 0, 0},
@@ -132,6 +132,39 @@ static void check_kept(const struct event_request *req, json_object *obj)
                 FUZZ_CHECK(!req->has_id, "id kept, none in the text");
 }
 
+/* A value json-c cannot read as the scanner does, so the reference's
+ * verdict means nothing for it: a top-level member name holding U+0000
+ * (json-c's names are C strings: "Email\u0000x" is its Email, which Moka,
+ * reading the whole name, would not take for Email), or a GsmNumber number
+ * whose digits json-c does not keep (beyond 19 digits it saturates, "-0"
+ * prints as 0). */
+static bool jsonc_cannot_read(const uint8_t *data, size_t size)
+{
+        struct json_scan_span root, key, v;
+        if (json_scan_validate((const char *)data, size, &root, NULL) != 0 ||
+            root.type != JSON_SCAN_OBJECT)
+                return false;
+        struct json_scan_iter it;
+        json_scan_iter_init(&it, &root);
+        while (json_scan_object_next(&it, &key, &v)) {
+                size_t n;
+                char *name = json_scan_string_dup(&key, &n);
+                FUZZ_CHECK(name, "out of memory");
+                bool nul = memchr(name, '\0', n) != NULL;
+                free(name);
+                if (nul)
+                        return true;
+                if (v.type == JSON_SCAN_NUMBER &&
+                    json_scan_key_eq(&key, "GsmNumber") &&
+                    !memchr(v.p, '.', v.len) && !memchr(v.p, 'e', v.len) &&
+                    !memchr(v.p, 'E', v.len) &&
+                    ((v.len == 2 && v.p[0] == '-' && v.p[1] == '0') ||
+                     v.len - (v.p[0] == '-') > 19))
+                        return true;
+        }
+        return false;
+}
+
 /* The reference's verdict on the same value, compared with ours. */
 static void check_against_reference(const uint8_t *data, size_t size,
                                     int rc, const struct event_request *req,
@@ -160,6 +193,10 @@ static void check_against_reference(const uint8_t *data, size_t size,
                 FUZZ_CHECK(strstr(ref_err, "nesting too deep"),
                            "json-c rejects what the scanner reads: %s",
                            ref_err);
+                return;
+        }
+        if (jsonc_cannot_read(data, size)) {
+                json_object_put(ref);
                 return;
         }
         bool bug = fuzz_jsonc_surrogate_bug((const char *)data, size);
@@ -313,8 +350,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc_sale != 0) {
                 check_message(err_sale, "sale list");
         } else if (size > 0) {
-                /* "{}" with blanks: also an empty customer update */
-                FUZZ_CHECK(rc == 0 && req.len == 2,
+                /* "{}" with blanks: also an empty customer update;
+                 * or a DealerSaleRequest, which is no customer field */
+                FUZZ_CHECK((rc == 0 && req.len == 2) ||
+                                   (rc != 0 &&
+                                    strncmp(err,
+                                            "field \"DealerSaleRequest\"",
+                                            25) == 0),
                            "sale list accepts what customer update does not "
                            "read as an empty object");
         }
@@ -326,7 +368,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the sale-list validator against its reference */
         if (size > 0 &&
             json_scan_validate((const char *)data, size, NULL, NULL) == 0 &&
-            !fuzz_jsonc_surrogate_bug((const char *)data, size)) {
+            !fuzz_jsonc_surrogate_bug((const char *)data, size) &&
+            !jsonc_cannot_read(data, size)) {
                 char ref_err[ERRBUF_SIZE] = "";
                 int ref_rc = ref_validate_sale_list(data, size, ref_err,
                                                     sizeof(ref_err));

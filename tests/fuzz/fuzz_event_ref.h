@@ -4,7 +4,12 @@
  * fuzz_event checks the scanner-based validators against these: same
  * verdict, same message, the same normalized request, wherever json-c and
  * the scanner read the JSON alike (docs/fuzzing.md). Header-only, one
- * translation unit. */
+ * translation unit.
+ *
+ * Since the input-forms rules (U+0000 refused, calendar BirthDate, GsmNumber
+ * as a number, 0 = not given, Moka's spelling for a wrong-case name,
+ * DealerSaleRequest null or {}), the same rules are written here again on
+ * the json-c tree, so the differential still covers them. */
 #ifndef MOKA_BRIDGE_FUZZ_EVENT_REF_H
 #define MOKA_BRIDGE_FUZZ_EVENT_REF_H
 
@@ -15,32 +20,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
-enum ref_field_kind { REF_INT, REF_STRING, REF_DATE };
+enum ref_field_kind { REF_INT, REF_STRING, REF_DATE, REF_DIGITS };
 
 struct ref_field {
         const char *name;
         enum ref_field_kind kind;
         size_t max_chars; /* strings: limit in characters; 0 = none */
         int64_t min, max; /* integers */
+        int zero_unset;   /* integers: 0 = not given */
 };
 
 /* DealerCustomerRequest (moka-api.md); limits from Moka's AddCustomer
  * page. */
 static const struct ref_field ref_customer_fields[] = {
         /* INT64_MAX itself is excluded: json-c clamps larger numbers to it */
-        {"DealerCustomerId", REF_INT, 0, 0, INT64_MAX - 1},
-        {"CustomerCode", REF_STRING, 100, 0, 0},
-        {"Password", REF_STRING, 50, 0, 0},
-        {"FirstName", REF_STRING, 50, 0, 0},
-        {"LastName", REF_STRING, 50, 0, 0},
-        {"Gender", REF_INT, 0, 1, 2},
-        {"BirthDate", REF_DATE, 8, 0, 0},
-        {"GsmNumber", REF_STRING, 20, 0, 0},
-        {"Email", REF_STRING, 100, 0, 0},
-        {"Address", REF_STRING, 200, 0, 0},
+        {"DealerCustomerId", REF_INT, 0, 1, INT64_MAX - 1, 1},
+        {"CustomerCode", REF_STRING, 100, 0, 0, 0},
+        {"Password", REF_STRING, 50, 0, 0, 0},
+        {"FirstName", REF_STRING, 50, 0, 0, 0},
+        {"LastName", REF_STRING, 50, 0, 0, 0},
+        {"Gender", REF_INT, 0, 1, 2, 1},
+        {"BirthDate", REF_DATE, 8, 0, 0, 0},
+        {"GsmNumber", REF_DIGITS, 20, 0, 0, 0},
+        {"Email", REF_STRING, 100, 0, 0, 0},
+        {"Address", REF_STRING, 200, 0, 0, 0},
 };
 
 static const char *ref_json_type_name(json_object *v)
@@ -147,9 +154,20 @@ static int ref_valid_date(const char *s)
         for (int i = 0; i < 8; i++)
                 if (!isdigit((unsigned char)s[i]))
                         return 0;
+        int year = atoi((char[5]){s[0], s[1], s[2], s[3], 0});
         int month = (s[4] - '0') * 10 + (s[5] - '0');
         int day = (s[6] - '0') * 10 + (s[7] - '0');
-        return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+        if (year < 1900 || year > 2100 || month < 1 || month > 12 || day < 1)
+                return 0;
+        /* days in the month: the first of the next month minus one day */
+        int mdays = month == 2 ? ((year % 4 == 0 && year % 100 != 0) ||
+                                                  year % 400 == 0
+                                          ? 29
+                                          : 28)
+                    : (month == 4 || month == 6 || month == 9 || month == 11)
+                            ? 30
+                            : 31;
+        return day <= mdays;
 }
 
 /* Checks one member and adds its normalized form to `out`. */
@@ -158,6 +176,14 @@ static int ref_check_field(const struct ref_field *f, json_object *v,
 {
         if (!v || json_object_is_type(v, json_type_null))
                 return 0; /* unset, as SDKs send */
+        if (json_object_is_type(v, json_type_string) &&
+            strlen(json_object_get_string(v)) !=
+                    (size_t)json_object_get_string_len(v)) {
+                snprintf(errbuf, errsz,
+                         "field \"%s\": contains U+0000 (a \\u0000 escape)",
+                         f->name);
+                return -1;
+        }
 
         if (f->kind == REF_INT) {
                 int64_t n;
@@ -182,6 +208,8 @@ static int ref_check_field(const struct ref_field *f, json_object *v,
                                  f->name, ref_json_type_name(v));
                         return -1;
                 }
+                if (n == 0 && f->zero_unset)
+                        return 0;
                 if (n < f->min || n > f->max) {
                         snprintf(errbuf, errsz,
                                  "field \"%s\": must be between %" PRId64
@@ -193,9 +221,42 @@ static int ref_check_field(const struct ref_field *f, json_object *v,
                 return 0;
         }
 
+        if (f->kind == REF_DIGITS && (json_object_is_type(v, json_type_int) ||
+                                      json_object_is_type(v, json_type_double))) {
+                /* json-c keeps a parsed double's text, prints an int's */
+                const char *t = json_object_to_json_string_ext(
+                        v, JSON_C_TO_STRING_PLAIN);
+                if (json_object_is_type(v, json_type_double) ||
+                    strpbrk(t, ".eE")) {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": expected a string or a "
+                                 "non-negative integer, got a decimal number",
+                                 f->name);
+                        return -1;
+                }
+                if (t[0] == '-') {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": expected a string or a "
+                                 "non-negative integer, got a negative number",
+                                 f->name);
+                        return -1;
+                }
+                if (strlen(t) > f->max_chars) {
+                        snprintf(errbuf, errsz,
+                                 "field \"%s\": longer than %zu characters "
+                                 "(%zu)",
+                                 f->name, f->max_chars, strlen(t));
+                        return -1;
+                }
+                json_object_object_add(out, f->name, json_object_new_string(t));
+                return 0;
+        }
         if (!json_object_is_type(v, json_type_string)) {
-                snprintf(errbuf, errsz, "field \"%s\": expected a string, got %s",
-                         f->name, ref_json_type_name(v));
+                snprintf(errbuf, errsz, "field \"%s\": expected a string%s, got %s",
+                         f->name,
+                         f->kind == REF_DIGITS ? " or a non-negative integer"
+                                               : "",
+                         ref_json_type_name(v));
                 return -1;
         }
         const char *s = json_object_get_string(v);
@@ -208,7 +269,8 @@ static int ref_check_field(const struct ref_field *f, json_object *v,
         }
         if (f->kind == REF_DATE && *s && !ref_valid_date(s)) {
                 snprintf(errbuf, errsz,
-                         "field \"%s\": expected a date as YYYYMMDD",
+                         "field \"%s\": expected a calendar date as "
+                         "YYYYMMDD, year 1900 to 2100",
                          f->name);
                 return -1;
         }
@@ -254,8 +316,19 @@ static json_object *ref_validate_customer_update(const void *value, size_t len,
                         for (char *p = shown; *p; p++)
                                 if ((unsigned char)*p < 0x20 || *p == '"')
                                         *p = '?';
-                        snprintf(errbuf, errbuf_size,
-                                 "field \"%s\": unknown field", shown);
+                        const char *moka = NULL;
+                        for (size_t k = 0; k < nfields; k++)
+                                if (strcasecmp(ref_customer_fields[k].name,
+                                               name) == 0)
+                                        moka = ref_customer_fields[k].name;
+                        if (moka)
+                                snprintf(errbuf, errbuf_size,
+                                         "field \"%s\": unknown field (Moka's "
+                                         "name is \"%s\")",
+                                         shown, moka);
+                        else
+                                snprintf(errbuf, errbuf_size,
+                                         "field \"%s\": unknown field", shown);
                         goto fail;
                 }
                 if (ref_check_field(&ref_customer_fields[i], v, out,
@@ -283,23 +356,46 @@ static int ref_validate_sale_list(const void *value, size_t len, char *errbuf,
                 snprintf(errbuf, errbuf_size,
                          "value: expected a JSON object, got %s",
                          ref_json_type_name(in));
-        } else if (json_object_object_length(in) > 0) {
+        } else {
+                rc = 0;
                 json_object_object_foreach(in, name, v)
                 {
-                        (void)v;
+                        if (strcmp(name, "DealerSaleRequest") == 0) {
+                                if (!v || (json_object_is_type(
+                                                   v, json_type_object) &&
+                                           json_object_object_length(v) == 0))
+                                        continue;
+                                snprintf(errbuf, errbuf_size,
+                                         "field \"DealerSaleRequest\": "
+                                         "expected null or an empty object "
+                                         "(GetSaleList takes no request "
+                                         "fields), got %s",
+                                         json_object_is_type(v,
+                                                             json_type_object)
+                                                 ? "an object with members"
+                                                 : ref_json_type_name(v));
+                                rc = -1;
+                                break;
+                        }
+                        rc = -1;
                         char shown[64];
                         snprintf(shown, sizeof(shown), "%s", name);
                         for (char *p = shown; *p; p++)
                                 if ((unsigned char)*p < 0x20 || *p == '"')
                                         *p = '?';
-                        snprintf(errbuf, errbuf_size,
-                                 "field \"%s\": unknown field (a sale-list "
-                                 "request takes no fields)",
-                                 shown);
+                        if (strcasecmp(name, "DealerSaleRequest") == 0)
+                                snprintf(errbuf, errbuf_size,
+                                         "field \"%s\": unknown field (Moka's "
+                                         "name is \"DealerSaleRequest\")",
+                                         shown);
+                        else
+                                snprintf(errbuf, errbuf_size,
+                                         "field \"%s\": unknown field (a "
+                                         "sale-list request takes only "
+                                         "DealerSaleRequest, null or {})",
+                                         shown);
                         break;
                 }
-        } else {
-                rc = 0;
         }
         json_object_put(in);
         return rc;

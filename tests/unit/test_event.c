@@ -219,7 +219,7 @@ static void test_normalization(void)
         /* every field at once, at its limits */
         char *all = malloc(2000);
         char *p = all;
-        p += sprintf(p, "{\"DealerCustomerId\":0,\"CustomerCode\":\"");
+        p += sprintf(p, "{\"DealerCustomerId\":1,\"CustomerCode\":\"");
         memset(p, 'c', 100), p += 100;
         p += sprintf(p, "\",\"Password\":\"");
         memset(p, 'p', 50), p += 50;
@@ -312,7 +312,6 @@ static void test_fields(void)
         /* out of range */
         REJECT("Gender 3", "{\"Gender\":3}", "Gender", NULL);
         REJECT("Gender \"3\"", "{\"Gender\":\"3\"}", "Gender", NULL);
-        REJECT("Gender 0", "{\"Gender\":0}", "Gender", NULL);
         REJECT("DealerCustomerId -1", "{\"DealerCustomerId\":-1}",
                "DealerCustomerId", NULL);
         REJECT("DealerCustomerId too large for a string",
@@ -438,12 +437,10 @@ static void test_normalized_text(void)
         check_normalized_text("a surrogate pair and a lone one",
                               "{\"LastName\":\"\\ud83d\\ude00\\ud83d\"}",
                               "{\"LastName\":\"\xf0\x9f\x98\x80\xef\xbf\xbd\"}");
-        check_normalized_text("U+0000 kept in the text",
-                              "{\"Address\":\"a\\u0000b\"}",
-                              "{\"Address\":\"a\\u0000b\"}");
-        /* a member name is read up to its U+0000, as a C string */
-        check_normalized_text("name with U+0000",
-                              "{\"Email\\u0000x\":\"e\"}", "{\"Email\":\"e\"}");
+        /* a member name with U+0000 is no field's name (Moka reads the
+         * whole name), and is shown whole */
+        REJECT("name with U+0000", "{\"Email\\u0000x\":\"e\"}",
+               "\"Email?x\": unknown field", NULL);
 
         /* the first problem in the order of first appearance is reported */
         REJECT("bad field before an unknown one",
@@ -510,6 +507,237 @@ static void test_sale_list(void)
         CHECK_CONTAINS(err, "expected a JSON object");
 }
 
+/* ---- inputs Moka accepts in several forms, and what it cannot take ------- */
+
+/* A \u0000 escape in any field is refused naming the field: the bridge
+ * reads values as C strings after validation (lengths, the kept Password
+ * that redaction masks, numbers), which would stop at it. */
+static void test_nul_in_strings(void)
+{
+        static const char *const fields[] = {
+                "CustomerCode", "Password", "FirstName", "LastName",
+                "BirthDate",    "GsmNumber", "Email",    "Address",
+        };
+        char buf[256];
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                snprintf(buf, sizeof(buf), "{\"%s\":\"1\\u0000\"}", fields[i]);
+                REJECT(fields[i], buf, fields[i], "U+0000");
+                snprintf(buf, sizeof(buf), "{\"%s\":\"\\u0000\"}", fields[i]);
+                REJECT(fields[i], buf, fields[i], "U+0000");
+        }
+        /* numeric strings: "1\u0000x" is not 1 */
+        REJECT("Gender \"1\\u0000x\"", "{\"Gender\":\"1\\u0000x\"}", "Gender",
+               "U+0000");
+        REJECT("DealerCustomerId \"5\\u0000\"",
+               "{\"DealerCustomerId\":\"5\\u0000\"}", "DealerCustomerId",
+               "U+0000");
+
+        /* "a\u0000" and 2 KB after it: not 1 character under the limit */
+        char *big = malloc(4096);
+        int n = sprintf(big, "{\"FirstName\":\"a\\u0000");
+        memset(big + n, 'x', 2048);
+        strcpy(big + n + 2048, "\"}");
+        REJECT("U+0000 before 2 KB", big, "FirstName", "U+0000");
+        free(big);
+
+        /* the password past its U+0000 is never kept, sent or shown */
+        REJECT("Password with U+0000",
+               "{\"CustomerCode\":\"C\",\"Password\":\"ab\\u0000" PW "\"}",
+               "Password", "U+0000");
+        REJECT("Password with U+0000 first",
+               "{\"Password\":\"" PW "\\u0000\"}", "Password", NULL);
+
+        /* lengths count the decoded characters: 50 escaped ones pass, 51
+         * do not */
+        char *esc = string_field("LastName", "\\u00e7", 51);
+        REJECT("51 escaped characters", esc, "LastName", "(51)");
+        free(esc);
+}
+
+static void test_birth_dates(void)
+{
+        static const char *const good[] = {
+                "20240229", "20000229", "19000101", "19001231",
+                "21001231", "20231231", "20230131", "20230430",
+        };
+        static const char *const bad[] = {
+                "20230231", "20230229", "19000229", "21000229", "18991231",
+                "21010101", "00000101", "20230431", "20230631", "20230931",
+                "20231131", "20230132", "20230001", "20231301", "20230100",
+        };
+        char buf[64], want[64];
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                snprintf(buf, sizeof(buf), "{\"BirthDate\":\"%s\"}", good[i]);
+                check_normalized_text(good[i], buf, buf);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                snprintf(buf, sizeof(buf), "{\"BirthDate\":\"%s\"}", bad[i]);
+                REJECT(bad[i], buf, "BirthDate", "calendar date");
+        }
+        snprintf(want, sizeof(want), "{\"BirthDate\":\"\"}");
+        check_normalized_text("empty BirthDate", want, want);
+}
+
+static void test_gsm_number(void)
+{
+        check_normalized_text("GsmNumber as a number",
+                              "{\"CustomerCode\":\"C\",\"GsmNumber\":5551234567}",
+                              "{\"CustomerCode\":\"C\",\"GsmNumber\":"
+                              "\"5551234567\"}");
+        check_normalized_text("GsmNumber as a string",
+                              "{\"GsmNumber\":\"5551234567\"}",
+                              "{\"GsmNumber\":\"5551234567\"}");
+        check_normalized_text("GsmNumber 0", "{\"GsmNumber\":0}",
+                              "{\"GsmNumber\":\"0\"}");
+        check_normalized_text("GsmNumber of 20 digits",
+                              "{\"GsmNumber\":12345678901234567890}",
+                              "{\"GsmNumber\":\"12345678901234567890\"}");
+        REJECT("GsmNumber of 21 digits",
+               "{\"GsmNumber\":123456789012345678901}", "GsmNumber",
+               "longer than 20");
+        REJECT("GsmNumber negative", "{\"GsmNumber\":-5551234567}",
+               "GsmNumber", "negative");
+        REJECT("GsmNumber -0", "{\"GsmNumber\":-0}", "GsmNumber", "negative");
+        REJECT("GsmNumber fractional", "{\"GsmNumber\":5551234567.5}",
+               "GsmNumber", "decimal");
+        REJECT("GsmNumber exponent", "{\"GsmNumber\":5.551234567e9}",
+               "GsmNumber", "decimal");
+        REJECT("GsmNumber 5e9", "{\"GsmNumber\":5e9}", "GsmNumber",
+               "decimal");
+        REJECT("GsmNumber true", "{\"GsmNumber\":true}", "GsmNumber",
+               "a boolean");
+        REJECT("GsmNumber array", "{\"GsmNumber\":[5]}", "GsmNumber", NULL);
+        /* the other strings still take no numbers */
+        REJECT("Email number", "{\"Email\":5}", "Email", "expected a string");
+}
+
+/* 0 is "not given" for Gender and DealerCustomerId (.NET SDKs), in every
+ * form, and never becomes an ordering key (test_event_create) */
+static void test_zero_is_unset(void)
+{
+        check_normalized_text("zeros as numbers",
+                              "{\"DealerCustomerId\":0,\"CustomerCode\":\"C\","
+                              "\"Gender\":0}",
+                              "{\"CustomerCode\":\"C\"}");
+        check_normalized_text("zeros as strings",
+                              "{\"DealerCustomerId\":\"0\",\"Gender\":\"0\","
+                              "\"FirstName\":\"F\"}",
+                              "{\"FirstName\":\"F\"}");
+        check_normalized_text("Moka's sample forms",
+                              "{\"DealerCustomerId\":\"\",\"Gender\":\"2\","
+                              "\"CustomerCode\":\"C\"}",
+                              "{\"Gender\":2,\"CustomerCode\":\"C\"}");
+        check_normalized_text("SDK nulls",
+                              "{\"DealerCustomerId\":null,\"CustomerCode\":"
+                              "\"C\",\"Password\":null,\"FirstName\":null,"
+                              "\"LastName\":null,\"Gender\":null,"
+                              "\"BirthDate\":null,\"GsmNumber\":null,"
+                              "\"Email\":null,\"Address\":null}",
+                              "{\"CustomerCode\":\"C\"}");
+        check_normalized_text("only a zero id: names no customer",
+                              "{\"DealerCustomerId\":0}", "{}");
+        check_normalized_text("a zero after a real id unsets it",
+                              "{\"DealerCustomerId\":5,\"DealerCustomerId\":0}",
+                              "{}");
+        struct event_request req;
+        CHECK(event_validate_customer_update("{\"DealerCustomerId\":0}", 22,
+                                             &req, err, sizeof(err)) == 0);
+        CHECK(!req.has_id);
+        event_request_clear(&req);
+        REJECT("Gender 3", "{\"Gender\":3}", "Gender", "between 1 and 2");
+        REJECT("DealerCustomerId -1", "{\"DealerCustomerId\":-1}",
+               "DealerCustomerId", NULL);
+}
+
+static void test_wrong_case(void)
+{
+        REJECT("customerCode", "{\"customerCode\":\"C\"}",
+               "field \"customerCode\": unknown field (Moka's name is "
+               "\"CustomerCode\")",
+               NULL);
+        REJECT("CUSTOMERCODE", "{\"CUSTOMERCODE\":\"C\"}", "\"CUSTOMERCODE\"",
+               "Moka's name is \"CustomerCode\"");
+        REJECT("dealerCustomerId", "{\"dealerCustomerId\":5}",
+               "\"dealerCustomerId\"", "Moka's name is \"DealerCustomerId\"");
+        REJECT("gsmnumber", "{\"CustomerCode\":\"C\",\"gsmnumber\":\"5\"}",
+               "\"gsmnumber\"", "Moka's name is \"GsmNumber\"");
+        REJECT("password", "{\"password\":\"" PW "\"}", "\"password\"",
+               "Moka's name is \"Password\"");
+        REJECT("escaped lower case",
+               "{\"\\u0065mail\":\"e\"}", "\"email\"",
+               "Moka's name is \"Email\"");
+        /* truly unknown names get no suggestion */
+        REJECT("CustomerCodes", "{\"CustomerCodes\":\"C\"}",
+               "\"CustomerCodes\": unknown field", NULL);
+        json_object *r = validate("{\"Nickname\":\"x\"}");
+        CHECK(r == NULL);
+        CHECK_NOT_CONTAINS(err, "Moka's name");
+        /* a name with U+0000 is not a case variant either */
+        REJECT("customercode with U+0000",
+               "{\"customercode\\u0000\":\"C\"}", "unknown field", NULL);
+        CHECK_NOT_CONTAINS(err, "Moka's name");
+}
+
+static void test_sale_list_request_member(void)
+{
+        static const char *const good[] = {
+                "{\"DealerSaleRequest\":null}",
+                "{\"DealerSaleRequest\":{}}",
+                " { \"DealerSaleRequest\" : { } } ",
+                "{\"DealerSaleRequest\":null,\"DealerSaleRequest\":{}}",
+                /* a repeated member's last value counts */
+                "{\"DealerSaleRequest\":{\"x\":1},\"DealerSaleRequest\":null}",
+        };
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                memset(err, 0, sizeof(err));
+                if (!CHECK_INT_EQ(event_validate_sale_list(
+                                          good[i], strlen(good[i]), err,
+                                          sizeof(err)),
+                                  0))
+                        fprintf(stderr, "  for %s: %s\n", good[i], err);
+        }
+        static const struct {
+                const char *value, *needle1, *needle2;
+        } bad[] = {
+                {"{\"DealerSaleRequest\":{\"x\":1}}", "\"DealerSaleRequest\"",
+                 "empty object"},
+                {"{\"DealerSaleRequest\":[]}", "\"DealerSaleRequest\"",
+                 "an array"},
+                {"{\"DealerSaleRequest\":\"\"}", "\"DealerSaleRequest\"",
+                 "a string"},
+                {"{\"DealerSaleRequest\":0}", "\"DealerSaleRequest\"",
+                 "an integer"},
+                {"{\"dealerSaleRequest\":null}", "\"dealerSaleRequest\"",
+                 "Moka's name is \"DealerSaleRequest\""},
+                {"{\"DealerSaleRequest\\u0000\":null}", "unknown field",
+                 NULL},
+                {"{\"DealerSaleRequest\":null,\"x\":1}", "\"x\"",
+                 "unknown field"},
+                {"{\"DealerSaleRequest\":null,\"DealerSaleRequest\":[1]}",
+                 "\"DealerSaleRequest\"", "an array"},
+                /* the first problem in the order of first appearance */
+                {"{\"DealerSaleRequest\":1,\"x\":1}", "\"DealerSaleRequest\"",
+                 "an integer"},
+                {"{\"x\":1,\"DealerSaleRequest\":1}", "\"x\"",
+                 "unknown field"},
+                {"{\"DealerSaleAuthentication\":{}}",
+                 "\"DealerSaleAuthentication\"", "unknown field"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                memset(err, 0, sizeof(err));
+                int ok = CHECK_INT_EQ(event_validate_sale_list(
+                                              bad[i].value,
+                                              strlen(bad[i].value), err,
+                                              sizeof(err)),
+                                      -1);
+                ok &= CHECK_CONTAINS(err, bad[i].needle1);
+                if (bad[i].needle2)
+                        ok &= CHECK_CONTAINS(err, bad[i].needle2);
+                if (!ok)
+                        fprintf(stderr, "  for %s\n", bad[i].value);
+        }
+}
+
 /* ---- event_create on consumed messages ---------------------------------- */
 
 #define TOPIC "moka.customer.update"
@@ -526,6 +754,9 @@ enum {
         R_SALE_EMPTY,    /* p1/3: sale list, empty value */
         R_SALE_BAD,      /* p1/4: sale list, [] */
         R_SALE_KEYED,    /* p1/5: sale list, {} with key */
+        R_ZERO_ID,       /* p0/5: no key, DealerCustomerId 0 only */
+        R_ZERO_ID_CODE,  /* p0/6: no key, DealerCustomerId 0, CustomerCode */
+        R_NUL_PW,        /* p0/7: no key, a Password with U+0000 */
         R_CNT
 };
 
@@ -541,6 +772,13 @@ static void test_event_create(void)
                 "\",\"Gender\":3}";
         static const char v_empty_code[] =
                 "{\"CustomerCode\":\"\",\"DealerCustomerId\":5}";
+        static const char v_zero_id[] =
+                "{\"DealerCustomerId\":0,\"Gender\":0}";
+        static const char v_zero_id_code[] =
+                "{\"DealerCustomerId\":\"0\",\"CustomerCode\":\"C10\"}";
+        static const char v_nul_pw[] =
+                "{\"CustomerCode\":\"C11\",\"Password\":\"ab\\u0000" PW
+                "\"}";
         static const char v_big[] =
                 "{\"CustomerCode\":\"C8\",\"Address\":\"a long address\"}";
         struct kmock_record recs[R_CNT] = {
@@ -581,6 +819,15 @@ static void test_event_create(void)
                 [R_SALE_BAD] = {.partition = 1,
                                 .value = "[]",
                                 .value_len = 2},
+                [R_ZERO_ID] = {.partition = 0,
+                               .value = v_zero_id,
+                               .value_len = sizeof(v_zero_id) - 1},
+                [R_ZERO_ID_CODE] = {.partition = 0,
+                                    .value = v_zero_id_code,
+                                    .value_len = sizeof(v_zero_id_code) - 1},
+                [R_NUL_PW] = {.partition = 0,
+                              .value = v_nul_pw,
+                              .value_len = sizeof(v_nul_pw) - 1},
                 [R_SALE_KEYED] = {.partition = 1,
                                   .key = "sk",
                                   .key_len = 2,
@@ -599,7 +846,8 @@ static void test_event_create(void)
         int64_t keyed_ts = rd_kafka_message_timestamp(msgs[R_KEYED], NULL);
         char topic[] = TOPIC; /* borrowed by the events */
         for (int i = 0; i < R_CNT; i++) {
-                enum moka_operation op = i >= R_SALE_EMPTY
+                enum moka_operation op = i >= R_SALE_EMPTY &&
+                                                         i <= R_SALE_KEYED
                                                  ? MOKA_OP_SALE_LIST
                                                  : MOKA_OP_CUSTOMER_UPDATE;
                 ev[i] = event_create(msgs[i], topic, op,
@@ -715,6 +963,29 @@ static void test_event_create(void)
         CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "sk", 2);
         CHECK_STR_EQ(e->correlation_id, TOPIC "/1/5");
 
+        /* DealerCustomerId 0 is "not given": never an "id:0" key; without
+         * a CustomerCode the event names no customer and is sent as such
+         * (Moka answers CustomerCodeOrDealerCustomerIdMustBeGiven) */
+        e = ev[R_ZERO_ID];
+        CHECK(e->invalid == NULL);
+        CHECK_UINT_EQ(e->order_key_len, 0);
+        CHECK_MEM_EQ(e->request_json, e->request_len, "{}", 2);
+        e = ev[R_ZERO_ID_CODE];
+        CHECK(e->invalid == NULL);
+        CHECK_MEM_EQ((const char *)e->order_key, e->order_key_len, "C10", 3);
+        CHECK_MEM_EQ(e->request_json, e->request_len,
+                     "{\"CustomerCode\":\"C10\"}", 22);
+
+        /* a Password with U+0000 is refused: nothing of it is kept for a
+         * partial redaction, the message names the field only */
+        e = ev[R_NUL_PW];
+        CHECK(e->invalid != NULL);
+        CHECK_CONTAINS(e->invalid, "Password");
+        CHECK_CONTAINS(e->invalid, "U+0000");
+        CHECK_NOT_CONTAINS(e->invalid, PW);
+        CHECK(e->customer_password == NULL && e->request_json == NULL);
+        CHECK_UINT_EQ(e->order_key_len, 0); /* invalid: nothing read */
+
 out:
         for (int i = 0; i < R_CNT; i++)
                 event_destroy(ev[i]);
@@ -731,6 +1002,12 @@ int main(void)
         test_lengths();
         test_normalized_text();
         test_sale_list();
+        test_nul_in_strings();
+        test_birth_dates();
+        test_gsm_number();
+        test_zero_is_unset();
+        test_wrong_case();
+        test_sale_list_request_member();
         test_event_create();
         CHECK_DONE();
 }
