@@ -30,6 +30,7 @@
 #include "timer.h"
 #include "exactly_once.h"
 #include "partition.h"
+#include "password_watch.h"
 
 #define container_of(ptr, type, member)                                       \
         ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -47,6 +48,8 @@
 /* A reply rejected as too large below this size was rejected with its
  * batch (librdkafka does not split batches): produce it again instead. */
 #define BRIDGE_SMALL_REPLY (64 * 1024)
+/* How often the password files are checked for a change. */
+#define BRIDGE_PASSWORD_CHECK_MS 2000
 /* How often partition high watermarks are read for the lag gauge. */
 #define BRIDGE_WATERMARK_EVERY_MS 1000
 
@@ -92,6 +95,9 @@ struct bridge {
         struct exactly_once xo;
         int wake[2];                     /* self-pipe: signals, librdkafka */
         volatile sig_atomic_t stop;
+        volatile sig_atomic_t reload;    /* SIGHUP: re-read password files */
+        struct password_watch *passwords;
+        uint64_t passwords_checked_ms;
         uint64_t rng;
         struct bridge_stats stats;
 };
@@ -1003,10 +1009,41 @@ static void bridge_update_gauges(struct bridge *b)
         }
 }
 
+/* ---- secrets ---------------------------------------------------------- */
+
+static int bridge_on_password(const char *dealer, const char *password,
+                              void *arg)
+{
+        struct bridge *b = arg;
+        struct dealer *d = bridge_dealer_named(b, dealer);
+        if (!d)
+                return 0; /* cannot happen: the watch has the same names */
+        struct dealer_news news = {0};
+        int rc = dealer_set_password(d, password, &news);
+        bridge_apply_news(b, &news);
+        return rc;
+}
+
+/* A changed password file (or SIGHUP): the dealer's new requests use the
+ * new password; those in flight finish with the old one. */
+static void bridge_check_passwords(struct bridge *b)
+{
+        uint64_t now = timer_now_ms();
+        bool force = b->reload;
+        if (!force && now - b->passwords_checked_ms < BRIDGE_PASSWORD_CHECK_MS)
+                return;
+        b->reload = 0;
+        b->passwords_checked_ms = now;
+        if (force)
+                log_info("SIGHUP: re-reading the password files", NULL);
+        password_watch_check(b->passwords, force, bridge_on_password, b);
+}
+
 /* One turn: timers, new records (when `consume`), HTTP, delivery reports.
  * Sleeps at most `max_wait_ms` when there is nothing to do. */
 static void bridge_step(struct bridge *b, bool consume, int max_wait_ms)
 {
+        bridge_check_passwords(b);
         bridge_fire_timers(b);
         bool more = false;
         if (consume)
@@ -1332,6 +1369,12 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
         }
         if (bridge_create_dealers(b, errstr, errstr_size))
                 goto fail;
+        b->passwords = password_watch_create(conf);
+        if (!b->passwords) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        b->passwords_checked_ms = timer_now_ms();
         struct http_options ho = {
                 .base_url = conf->moka_base_url,
                 .max_inflight = conf->moka_max_inflight_requests,
@@ -1382,6 +1425,15 @@ struct bridge *bridge_create(const struct config *conf, char *errstr,
 fail:
         bridge_destroy(b);
         return NULL;
+}
+
+void bridge_request_reload(struct bridge *b)
+{
+        b->reload = 1;
+        if (b->wake[1] >= 0) {
+                ssize_t r = write(b->wake[1], "r", 1);
+                (void)r;
+        }
 }
 
 void bridge_request_stop(struct bridge *b)
@@ -1511,6 +1563,7 @@ void bridge_destroy(struct bridge *b)
         for (size_t i = 0; i < b->dealer_cnt; i++)
                 dealer_destroy(b->dealers[i]);
         free(b->dealers);
+        password_watch_destroy(b->passwords);
         admin_destroy(b->admin);
         metrics_destroy(b->metrics);
         scheduler_destroy(&b->sched);

@@ -24,6 +24,11 @@ int bridge_run(struct bridge *b);
  * leave the group). */
 void bridge_request_stop(struct bridge *b);
 
+/* Async-signal-safe: asks the running bridge to re-read every password
+ * file now (SIGHUP); changed files are also noticed on their own within a
+ * few seconds (password_watch.h). */
+void bridge_request_reload(struct bridge *b);
+
 /* Frees; accepts NULL. */
 void bridge_destroy(struct bridge *b);
 

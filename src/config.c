@@ -1286,39 +1286,24 @@ static int config_load_env(struct config_loader *ld, char *const *envp)
         return 0;
 }
 
-/* <where>.password_file (`path`, from origin `o`): its content, trailing
- * newlines stripped, becomes <where>.password (`*password`). Errors name the
- * path, never the content. */
-static int config_resolve_password(struct config_loader *ld,
-                                   const char *where,
-                                   const struct config_origin *o,
-                                   const char *path, char **password)
+int config_read_secret_file(const char *path, char **out, char *msg,
+                            size_t size)
 {
-        static const char kf[] = "password_file";
         char *buf = NULL;
         size_t len = 0;
         int fd = -1;
         int rc = -1;
 
-        if (path[0] == '\0')
-                return 0;
-        if ((*password)[0] != '\0') {
-                config_fail_origin(ld, o, where, kf,
-                                   "give either %s.password or "
-                                   "%s.password_file, not both",
-                                   where, where);
-                return -1;
-        }
-
+        *out = NULL;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-                config_fail_origin(ld, o, where, kf, "cannot read \"%s\": %s",
-                                   path, strerror(errno));
+                snprintf(msg, size, "cannot read \"%s\": %s", path,
+                         strerror(errno));
                 goto cleanup;
         }
         buf = malloc(CONFIG_SECRET_FILE_MAX + 1);
         if (!buf) {
-                config_fail_oom(ld);
+                snprintf(msg, size, "out of memory");
                 goto cleanup;
         }
         for (;;) {
@@ -1328,38 +1313,33 @@ static int config_resolve_password(struct config_loader *ld,
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0) {
-                        config_fail_origin(ld, o, where, kf,
-                                           "cannot read \"%s\": %s", path,
-                                           strerror(errno));
+                        snprintf(msg, size, "cannot read \"%s\": %s", path,
+                                 strerror(errno));
                         goto cleanup;
                 }
                 if (r == 0)
                         break;
                 len += (size_t)r;
                 if (len > CONFIG_SECRET_FILE_MAX) {
-                        config_fail_origin(ld, o, where, kf,
-                                           "\"%s\" is larger than %d bytes",
-                                           path, CONFIG_SECRET_FILE_MAX);
+                        snprintf(msg, size, "\"%s\" is larger than %d bytes",
+                                 path, CONFIG_SECRET_FILE_MAX);
                         goto cleanup;
                 }
         }
         if (memchr(buf, '\0', len)) {
-                config_fail_origin(ld, o, where, kf,
-                                   "\"%s\" contains a NUL byte", path);
+                snprintf(msg, size, "\"%s\" contains a NUL byte", path);
                 goto cleanup;
         }
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
                 len--;
         if (len == 0) {
-                config_fail_origin(ld, o, where, kf, "\"%s\" is empty",
-                                   path);
+                snprintf(msg, size, "\"%s\" is empty", path);
                 goto cleanup;
         }
         buf[len] = '\0';
-        free(*password); /* empty: nothing to wipe */
-        *password = strdup(buf);
-        if (!*password) {
-                config_fail_oom(ld);
+        *out = strdup(buf);
+        if (!*out) {
+                snprintf(msg, size, "out of memory");
                 goto cleanup;
         }
         rc = 0;
@@ -1371,6 +1351,36 @@ cleanup:
         if (fd >= 0)
                 close(fd);
         return rc;
+}
+
+/* <where>.password_file (`path`, from origin `o`): its content, trailing
+ * newlines stripped, becomes <where>.password (`*password`). Errors name the
+ * path, never the content. */
+static int config_resolve_password(struct config_loader *ld,
+                                   const char *where,
+                                   const struct config_origin *o,
+                                   const char *path, char **password)
+{
+        static const char kf[] = "password_file";
+        char msg[512];
+        char *secret;
+
+        if (path[0] == '\0')
+                return 0;
+        if ((*password)[0] != '\0') {
+                config_fail_origin(ld, o, where, kf,
+                                   "give either %s.password or "
+                                   "%s.password_file, not both",
+                                   where, where);
+                return -1;
+        }
+        if (config_read_secret_file(path, &secret, msg, sizeof(msg))) {
+                config_fail_origin(ld, o, where, kf, "%s", msg);
+                return -1;
+        }
+        free(*password); /* empty: nothing to wipe */
+        *password = secret;
+        return 0;
 }
 
 /* moka.password_file, then each entry's of the `dealers` list. */

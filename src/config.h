@@ -145,4 +145,11 @@ void config_url_mask(const char *url, char *buf, size_t size);
  * description), used by `moka-bridge check-config --reference` and docs. */
 void config_print_reference(FILE *out);
 
+/* Reads a secret file (a password_file): its content, trailing newlines
+ * stripped, as a malloc'd C string in *out. Returns 0, or -1 with a
+ * message naming the path, never the content, in `msg`: unreadable, empty,
+ * larger than 64 KiB or holding a NUL byte. */
+int config_read_secret_file(const char *path, char **out, char *msg,
+                            size_t size);
+
 #endif

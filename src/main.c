@@ -18,6 +18,13 @@ static volatile sig_atomic_t main_signals;
 
 static void main_on_signal(int sig)
 {
+        if (sig == SIGHUP) {
+                /* Re-read the password files (secrets rotate without a
+                 * restart). */
+                if (main_bridge)
+                        bridge_request_reload(main_bridge);
+                return;
+        }
         /* First signal: drain and stop. Second: leave at once. */
         if (main_signals++ > 0)
                 _exit(2);
@@ -113,6 +120,7 @@ static int main_run(int argc, char **argv)
         sigemptyset(&sa.sa_mask);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
 
         int rc = bridge_run(b);
