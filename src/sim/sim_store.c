@@ -745,6 +745,27 @@ cleanup:
         return rc;
 }
 
+/*
+ * Appends `nd` (its code, username and password set) to the dealers with
+ * its CheckKey and sale permission (no sales: DealerSaleNotFund). The list
+ * owns it on success; the caller clears it on failure (-1: out of memory).
+ */
+static int dealer_append(struct store_data *d, struct sim_dealer *nd)
+{
+        struct sim_dealer *grown;
+
+        if (sim_check_key(nd->code, nd->username, nd->password,
+                          nd->check_key) != 0)
+                return -1;
+        nd->sale_permission = true;
+        grown = realloc(d->dealers, (d->ndealers + 1) * sizeof(*grown));
+        if (!grown)
+                return -1;
+        d->dealers = grown;
+        d->dealers[d->ndealers++] = *nd;
+        return 0;
+}
+
 /* Adds a --dealer CODE:USER:PASS unless a fixture dealer is the same. */
 static int add_cred_dealer(struct loader *ld, struct store_data *d,
                            const char *cred)
@@ -752,7 +773,6 @@ static int add_cred_dealer(struct loader *ld, struct store_data *d,
         const char *c1 = strchr(cred, ':');
         const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         struct sim_dealer nd = { 0 };
-        struct sim_dealer *grown;
         size_t i;
 
         if (!c1 || !c2 || c1 == cred || c2 == c1 + 1 || c2[1] == '\0')
@@ -772,15 +792,8 @@ static int add_cred_dealer(struct loader *ld, struct store_data *d,
                         return 0;
                 }
         }
-        if (sim_check_key(nd.code, nd.username, nd.password,
-                          nd.check_key) != 0)
+        if (dealer_append(d, &nd) != 0)
                 goto oom;
-        nd.sale_permission = true;
-        grown = realloc(d->dealers, (d->ndealers + 1) * sizeof(*grown));
-        if (!grown)
-                goto oom;
-        d->dealers = grown;
-        d->dealers[d->ndealers++] = nd;
         return 0;
 oom:
         dealer_clear(&nd);
@@ -1293,7 +1306,6 @@ static int dealer_create(struct store_data *d,
                          const struct sim_ip_list *dflt_allow)
 {
         struct sim_dealer nd = { 0 };
-        struct sim_dealer *grown;
         const struct sim_ip_list *allow =
                 c->set_ip_allow ? c->ip_allow : dflt_allow;
 
@@ -1301,15 +1313,8 @@ static int dealer_create(struct store_data *d,
             !(nd.username = strdup(c->username)) ||
             !(nd.password = strdup(c->password)) ||
             (allow && !(nd.ip_allow = sim_ip_list_copy(allow))) ||
-            sim_check_key(nd.code, nd.username, nd.password,
-                          nd.check_key) != 0)
+            dealer_append(d, &nd) != 0)
                 goto fail;
-        nd.sale_permission = true;      /* and no sales: DealerSaleNotFund */
-        grown = realloc(d->dealers, (d->ndealers + 1) * sizeof(*grown));
-        if (!grown)
-                goto fail;
-        d->dealers = grown;
-        d->dealers[d->ndealers++] = nd;
         return 0;
 fail:
         dealer_clear(&nd);

@@ -1,12 +1,14 @@
 """Sale-list requests end to end, one bridge per fixture dealer:
-1731 has sales (Success), 1732 none (DealerSaleNotFund), 1733 no permission
-(PermissionDenied), 1734 answers EX, and a wrong password gives InvalidRequest."""
+1731 has sales (Success), 1732 none (DealerSaleNotFund: a success with an
+empty list), 1733 no permission (PermissionDenied), 1734 answers EX, and a
+wrong password gives InvalidRequest: a credentials outage, no DLQ."""
 
+import time
 import uuid
 
 import pytest
 
-from helpers import Running, expect_dlq, expect_reply
+from helpers import Running, expect_dlq, expect_reply, wait_until
 
 DEALERS = {
     "success": ("1731", "TestMoka2", "HYSYHDS8DU8HU"),
@@ -81,9 +83,16 @@ def test_permission_denied(run_dealer):
     assert len(r.sim.calls("*sale-list*")) == 1, "a business failure must not be retried"
 
 
-def test_dealer_sale_not_fund(run_dealer):
+def test_dealer_sale_not_fund_is_an_empty_list(run_dealer):
     r = run_dealer("not_fund")
-    _failure(r, "DealerSale.GetSaleList.DealerSaleNotFund", "moka-result", 1)
+    sent = r.sale_list({}, key="sl-%s" % uid())
+    v = expect_reply(sent, r.reply_for(sent), operation="sale.list",
+                     status="success",
+                     result_code="DealerSale.GetSaleList.DealerSaleNotFund",
+                     attempts=1)
+    assert v["data"] == {"DealerSaleListCount": 0, "DealerSaleList": []}, v
+    r.wait_done(sent)
+    assert r.all_for(sent, dlq=True) == [], "no sales was dead-lettered"
 
 
 def test_ex_is_retried_then_retries_exhausted(run_dealer):
@@ -94,6 +103,17 @@ def test_ex_is_retried_then_retries_exhausted(run_dealer):
         "expected 5 GetSaleList calls, got %d" % len(r.sim.calls("*sale-list*")))
 
 
-def test_wrong_password_gives_invalid_request(run_dealer):
+def test_wrong_password_holds_the_request_until_moka_accepts(run_dealer):
     r = run_dealer("wrong_password")
-    _failure(r, "DealerSale.GetSale.InvalidRequest", "moka-result", 1)
+    sent = r.sale_list({}, key="sl-%s" % uid())
+    wait_until(lambda: len(r.sim.calls("*sale-list*")) >= 2, 30,
+               "the request and the confirming probe")
+    time.sleep(1)
+    assert r.all_for(sent, dlq=False) == [] and r.all_for(sent, dlq=True) == []
+    # The password is changed at Moka to the one the bridge sends.
+    r.sim.set_dealer("1731", password=DEALERS["wrong_password"][2])
+    v = expect_reply(sent, r.reply_for(sent), operation="sale.list",
+                     status="success", result_code="Success")
+    assert len(v["data"]["DealerSaleList"]) == 3
+    r.wait_done(sent)
+    assert r.all_for(sent, dlq=True) == []
