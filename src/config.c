@@ -209,7 +209,9 @@ static const struct config_key config_keys[] = {
                       "`password_file`."),
         CONFIG_STR("moka", "password_file", moka_password_file, "", NULL,
                    "File whose content, trailing newlines stripped, is the "
-                   "API password (e.g. a Kubernetes secret mount)."),
+                   "API password (e.g. a Kubernetes secret mount). Re-read "
+                   "when it changes (checked every 2 s) and on SIGHUP: a "
+                   "rotated password needs no restart."),
         CONFIG_INT("moka", "connect_timeout_ms", moka_connect_timeout_ms,
                    5000, 100, 120000,
                    "TCP/TLS connect timeout, milliseconds."),
@@ -366,7 +368,8 @@ static const struct config_key config_dealer_keys[] = {
                  "`password_file`."},
         CONFIG_DEALER_STR("password_file", password_file, NULL,
                           "File whose content, trailing newlines stripped, "
-                          "is the API password."),
+                          "is the API password; re-read when it changes "
+                          "and on SIGHUP."),
         CONFIG_DEALER_INT("rate_limit", rate_limit, 0, 1000000,
                           "Most requests per second to Moka for this "
                           "dealer; 0 = no limit."),
